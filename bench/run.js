@@ -1,0 +1,153 @@
+// `npm run bench`: end-to-end broker throughput, hato vs Aedes (and Mosquitto when installed),
+// in one run, on loopback. Each broker runs in its own process; the load generator runs in
+// separate processes with pre-encoded packets (bench/load/). Prints delivered messages/s per
+// broker, the ratio hato/other, and the CPU use of the broker and of the load generator.
+//
+//   node bench/run.js [--seconds 5] [--brokers hato,aedes,mosquitto] [--scenarios fanout,pairs]
+import { fork, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const here = new URL('.', import.meta.url).pathname;
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: process.env.BENCH_SECONDS ?? '5' },
+    brokers: { type: 'string', default: 'hato,aedes,mosquitto' },
+    scenarios: { type: 'string', default: 'fanout,pairs' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const WARMUP_MS = 1000;
+const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
+
+const scenarios = {
+  fanout: { title: '1 publisher → 50 subscribers, QoS 0, 64 B', qos: 0, pubs: 1, subs: 50, shared: true, subProcs: 2 },
+  pairs: { title: '20 publisher/subscriber pairs, QoS 1, 64 B', qos: 1, pubs: 20, subs: 20, shared: false, subProcs: 1 },
+};
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const ask = (child, msg, key) =>
+  new Promise((resolve) => {
+    const on = (m) => {
+      if (key in m) {
+        child.off('message', on);
+        resolve(m);
+      }
+    };
+    child.on('message', on);
+    child.send(msg);
+  });
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port) {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((r) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        r(true);
+      });
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`port ${port} never opened`);
+}
+
+/** CPU seconds (user + system) of a process, from /proc. */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function startBroker(name) {
+  if (name === 'mosquitto') {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'hato-bench-'));
+    const conf = join(dir, 'mosquitto.conf');
+    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000\n`);
+    const child = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+    await waitForPort(port);
+    return { port, pid: child.pid, stop: async () => (child.kill('SIGKILL'), rmSync(dir, { recursive: true, force: true })) };
+  }
+  const child = fork(join(here, 'servers', `${name}.js`), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const { port } = await new Promise((resolve) => child.once('message', resolve));
+  return { port, pid: child.pid, stop: async () => child.kill('SIGKILL') };
+}
+
+async function runScenario(brokerName, sc) {
+  const broker = await startBroker(brokerName);
+  const subProcs = [];
+  const pubProc = fork(join(here, 'load', 'publisher.js'));
+  try {
+    const perProc = Math.ceil(sc.subs / sc.subProcs);
+    for (let p = 0; p < sc.subProcs; p++) {
+      const child = fork(join(here, 'load', 'subscriber.js'));
+      subProcs.push(child);
+      const topics = [];
+      for (let i = p * perProc; i < Math.min(sc.subs, (p + 1) * perProc); i++) {
+        topics.push(sc.shared ? 'bench/fanout' : `bench/pair/${i}`);
+      }
+      await ask(child, { cmd: 'start', port: broker.port, topics, qos: sc.qos, prefix: `sub${p}` }, 'ready');
+    }
+    const pubTopics = Array.from({ length: sc.pubs }, (_, i) => (sc.shared ? 'bench/fanout' : `bench/pair/${i}`));
+    await ask(pubProc, { cmd: 'open', port: broker.port, topics: pubTopics, qos: sc.qos, payloadSize: 64, prefix: 'pub' }, 'ready');
+    pubProc.send({ cmd: 'go' });
+    await sleep(WARMUP_MS);
+    const load = [pubProc, ...subProcs];
+    const snap = async () => {
+      const counts = await Promise.all(load.map((c) => ask(c, { cmd: 'count' }, 'count')));
+      return {
+        t: performance.now(),
+        delivered: counts.slice(1).reduce((a, c) => a + c.count, 0),
+        loadCpu: counts.reduce((a, c) => a + c.cpuMicros, 0) / 1e6,
+        brokerCpu: cpuSeconds(broker.pid),
+      };
+    };
+    const a = await snap();
+    await sleep(SECONDS * 1000);
+    const b = await snap();
+    const dt = (b.t - a.t) / 1000;
+    return {
+      rate: (b.delivered - a.delivered) / dt,
+      brokerCpu: (100 * (b.brokerCpu - a.brokerCpu)) / dt,
+      loadCpu: (100 * (b.loadCpu - a.loadCpu)) / dt,
+    };
+  } finally {
+    for (const c of [pubProc, ...subProcs]) c.kill('SIGKILL');
+    await broker.stop();
+  }
+}
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+const brokers = args.brokers.split(',').filter((b) => b !== 'mosquitto' || MOSQUITTO);
+console.log(`# broker throughput, ${SECONDS} s per run after ${WARMUP_MS} ms warm-up; node ${process.version}`);
+for (const key of args.scenarios.split(',')) {
+  const sc = scenarios[key];
+  console.log(`\n## ${key}: ${sc.title}`);
+  const results = {};
+  for (const name of brokers) {
+    const r = await runScenario(name, sc);
+    results[name] = r;
+    console.log(
+      `${key} ${name.padEnd(9)} ${fmt(r.rate).padStart(11)} msg/s delivered   broker CPU ${r.brokerCpu.toFixed(0)}%   load-generator CPU ${r.loadCpu.toFixed(0)}%`,
+    );
+  }
+  if (results.hato) {
+    for (const other of Object.keys(results).filter((n) => n !== 'hato')) {
+      console.log(`${key} ratio hato/${other}: ${(results.hato.rate / results[other].rate).toFixed(2)}x`);
+    }
+  }
+}
