@@ -80,7 +80,11 @@ async function startBroker(name) {
     writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000\n`);
     const child = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
     await waitForPort(port);
-    return { port, pid: child.pid, stop: async () => (child.kill('SIGKILL'), rmSync(dir, { recursive: true, force: true })) };
+    const stop = async () => {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    };
+    return { port, pid: child.pid, stop };
   }
   const child = fork(join(here, 'servers', `${name}.js`), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const { port } = await new Promise((resolve) => child.once('message', resolve));

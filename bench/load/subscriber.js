@@ -11,7 +11,7 @@ function openSubscriber(port, clientId, topic, qos) {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
     let subscribed = false;
-    const scanner = new Scanner((first, buf, start, end) => {
+    const scanner = new Scanner((first, buf, start) => {
       const type = first >> 4;
       if (type === 3) {
         count++;
