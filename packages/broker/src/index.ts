@@ -1,1 +1,21 @@
-export * from "@hato/protocol";
+export { Broker, type BrokerEvents, type TcpListenOptions } from './broker.js';
+export type { Client } from './client.js';
+export type { ConnectionState } from './connection.js';
+export {
+  ConnectRefusedError,
+  ConnectionLostError,
+  ConnectTimeoutError,
+  DisconnectError,
+  KeepAliveTimeoutError,
+  ReceiveMaximumExceededError,
+  ServerShuttingDownError,
+  SessionTakenOverError,
+  TopicNameInvalidError,
+} from './errors.js';
+export type { Listener } from './listeners/tcp.js';
+export type { WebSocketAttachOptions, WebSocketListenOptions } from './listeners/websocket.js';
+export type { BrokerHooks, BrokerOptions, Logger, MaybePromise } from './options.js';
+export { type ClusterBus, LocalClusterBus } from './ports/cluster-bus.js';
+export { MemoryPersistence } from './ports/memory-persistence.js';
+export type { Persistence, SessionRecord, StoredMessage, StoredOutgoing } from './ports/persistence.js';
+export type { OutgoingState, SessionSubscription } from './session/session.js';

@@ -49,3 +49,19 @@ export class PacketTooLargeError extends DecodeError {
 export class EncodeError extends MqttError {
   override name = 'EncodeError';
 }
+
+/**
+ * CONNECT announced a protocol name/level pair this codec does not speak (level other
+ * than 3 with `MQIsdp`, 4 or 5 with `MQTT`). The broker answers with CONNACK 0x01
+ * (3.x) or 0x84 (5.0) [MQTT-3.1.2-2] and closes.
+ */
+export class UnsupportedProtocolVersionError extends DecodeError {
+  override name = 'UnsupportedProtocolVersionError';
+  readonly level: number;
+  readonly protocolName: string;
+  constructor(level: number, protocolName: string) {
+    super(ReasonCode.UnsupportedProtocolVersion, `unsupported protocol ${JSON.stringify(protocolName)} level ${level}`);
+    this.level = level;
+    this.protocolName = protocolName;
+  }
+}

@@ -1,5 +1,100 @@
-// Placeholder until the 'pub' command lands; replaced by its own issue's work.
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write('hato pub: not implemented yet\n');
-  return 1;
+/**
+ * `hato pub`: publish one message (-m, -n, -f, -s) or one per stdin line (-l), like
+ * mosquitto_pub. Exit codes as mosquitto: CONNACK reason code on refusal, 1 on errors.
+ */
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { MqttClient, PublishOptions } from '@hato/client/node';
+import { commonFlags, type FlagSpec, parseArgs, UsageError } from './client-args.js';
+import { type ClientSetup, clientSetup, connectForCli, report } from './client-connect.js';
+
+const flags: FlagSpec[] = [
+  ...commonFlags,
+  { names: ['-m', '--message'], kind: 'value', key: 'message' },
+  { names: ['-f', '--file'], kind: 'value', key: 'file' },
+  { names: ['-l', '--stdin-line'], kind: 'bool', key: 'lines' },
+  { names: ['-s', '--stdin-file'], kind: 'bool', key: 'stdin' },
+  { names: ['-n', '--null-message'], kind: 'bool', key: 'null' },
+  { names: ['-r', '--retain'], kind: 'bool', key: 'retain' },
+];
+
+export const usage = `Usage: hato pub {[-h host] [-p port] [-u username] [-P password] -t topic | -L URL}
+                {-f file | -l | -n | -m message | -s}
+                [-c] [-k keepalive] [-q qos] [-r] [-x session-expiry-interval]
+                [-i id] [-I id_prefix] [-d] [--quiet] [-V mqttv5|mqttv311|mqttv31]
+                [--will-topic [--will-payload payload] [--will-qos qos] [--will-retain]]
+                [--cafile file [--cert file] [--key file] [--insecure]] [--ws [--ws-path /mqtt]]
+                [-D command identifier value]
+
+ -m : message payload to send.      -n : send a null (zero length) message.
+ -f : send the contents of a file.  -s : read the message from stdin, sending the whole input.
+ -l : read messages from stdin, sending a separate message for each line.
+ -r : retain the message.           -q : QoS 0, 1 or 2 (default 0).
+ -V : protocol version, default mqttv5.  -L : mqtt(s)://[user[:pass]@]host[:port]/topic
+ -D : MQTT 5.0 property, e.g. -D publish user-property key value, -D connect session-expiry-interval 60
+`;
+
+type Source = { kind: 'message'; payload: string | Uint8Array } | { kind: 'lines' };
+
+function source(values: Record<string, string>, flagSet: Set<string>): Source {
+  const chosen = ['message', 'file'].filter((k) => values[k] !== undefined).concat(['lines', 'stdin', 'null'].filter((k) => flagSet.has(k)));
+  if (chosen.length !== 1) throw new UsageError('Exactly one of -m, -f, -l, -n or -s must be given.');
+  if (values.message !== undefined) return { kind: 'message', payload: values.message };
+  if (values.file !== undefined) return { kind: 'message', payload: readFileSync(values.file) };
+  if (flagSet.has('stdin')) return { kind: 'message', payload: readFileSync(0) };
+  if (flagSet.has('null')) return { kind: 'message', payload: '' };
+  return { kind: 'lines' };
+}
+
+async function publishAll(client: MqttClient, setup: ClientSetup, src: Source, retain: boolean): Promise<void> {
+  const topic = setup.topics[0]!;
+  const options: PublishOptions = { qos: setup.qos, retain };
+  if (setup.properties.publish) options.properties = setup.properties.publish;
+  if (src.kind === 'message') {
+    await client.publish(topic, src.payload, options);
+    return;
+  }
+  const pending: Promise<unknown>[] = [];
+  const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) {
+    const p = client.publish(topic, line, options);
+    if (setup.qos > 0) pending.push(p);
+    if (pending.length >= 100) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let setup: ClientSetup;
+  let src: Source;
+  let args: ReturnType<typeof parseArgs>;
+  try {
+    args = parseArgs(argv, flags);
+    if (args.flags.has('help')) {
+      process.stdout.write(usage);
+      return 0;
+    }
+    setup = clientSetup(args, 'hato_pub_');
+    if (setup.topics.length !== 1) throw new UsageError('A single topic must be given with -t or -L.');
+    src = source(args.values, args.flags);
+    if (src.kind === 'lines') setup.options.reconnect = { initialDelay: 1000, maxDelay: 10_000 };
+    else setup.options.reconnect = false;
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`Error: ${err.message}\nUse 'hato pub --help' to see usage.\n`);
+    return 1;
+  }
+  const quiet = args.flags.has('quiet');
+  const client = await connectForCli(setup, args.flags.has('debug'), quiet);
+  if (typeof client === 'number') return client;
+  try {
+    await publishAll(client, setup, src, args.flags.has('retain'));
+  } catch (err) {
+    report(quiet, `Error: ${(err as Error).message}`);
+    await client.end({ force: true });
+    return 1;
+  }
+  const disconnect = setup.properties.disconnect;
+  await client.end(disconnect ? { properties: disconnect } : {});
+  return 0;
 }

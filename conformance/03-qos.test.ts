@@ -1,0 +1,211 @@
+/**
+ * 03 — QoS 0/1/2 in both directions: packet identifiers, PUBACK / PUBREC / PUBREL /
+ * PUBCOMP, no duplicate QoS 2 delivery, redelivery with DUP on reconnect, offline queue
+ * order and its bound.
+ */
+import { publish, pubrec, pubrel, RawClient, startBroker, supportsOption } from '@hato/testkit';
+import { describe, expect, it } from 'vitest';
+import { client, persistent, uid, useBroker, VERSIONS } from './support.js';
+
+const ctx = useBroker();
+
+describe('03 qos', () => {
+  describe.each(VERSIONS)('$name', ({ version }) => {
+    it('[MQTT-2.3.1-5] QoS 0 is delivered at QoS 0 without a packet identifier', async () => {
+      const topic = uid('q0');
+      const sub = await client(ctx.port, version);
+      await sub.subscribe(topic, { qos: 2 });
+      const pub = await client(ctx.port, version);
+      pub.publish({ topic, payload: 'zero', qos: 0 });
+      const msg = await sub.expectPacket('publish');
+      expect(msg).toMatchObject({ topic, text: 'zero', qos: 0, dup: false, packetId: undefined });
+      await pub.expectNoPacket(200);
+    });
+
+    it('[MQTT-4.3.2-2] QoS 1: PUBACK with the same packet id; subscriber gets QoS 1 with a non-zero id', async () => {
+      const topic = uid('q1');
+      const sub = await client(ctx.port, version);
+      await sub.subscribe(topic, { qos: 1 });
+      const pub = await client(ctx.port, version);
+      pub.publish({ topic, payload: 'one', qos: 1, packetId: 4242 });
+      const puback = await pub.expectPacket('puback');
+      expect(puback.packetId).toBe(4242);
+      const msg = await sub.expectPacket('publish');
+      expect(msg).toMatchObject({ topic, text: 'one', qos: 1, dup: false });
+      expect(msg.packetId).toBeGreaterThan(0); // [MQTT-2.3.1-1]
+      await sub.ack(msg);
+      await sub.expectNoPacket(300); // acknowledged: not sent again
+    });
+
+    it('[MQTT-4.3.3-2] QoS 2 inbound: PUBREC, PUBREL → PUBCOMP with the same id', async () => {
+      const topic = uid('q2');
+      const sub = await client(ctx.port, version);
+      await sub.subscribe(topic, { qos: 2 });
+      const pub = await client(ctx.port, version);
+      pub.publish({ topic, payload: 'two', qos: 2, packetId: 7 });
+      expect((await pub.expectPacket('pubrec')).packetId).toBe(7);
+      pub.send(pubrel(7));
+      expect((await pub.expectPacket('pubcomp')).packetId).toBe(7);
+      const msg = await sub.expectPacket('publish');
+      expect(msg).toMatchObject({ topic, text: 'two', qos: 2, dup: false });
+      expect(msg.packetId).toBeGreaterThan(0);
+    });
+
+    it('[MQTT-4.3.3-1] QoS 2 outbound: broker answers PUBREC with PUBREL (flags 0010) and stops on PUBCOMP', async () => {
+      const topic = uid('q2o');
+      const sub = await client(ctx.port, version);
+      await sub.subscribe(topic, { qos: 2 });
+      const pub = await client(ctx.port, version);
+      await pub.publishAcked({ topic, payload: 'two', qos: 2 });
+      const msg = await sub.expectPacket('publish');
+      sub.send(pubrec(msg.packetId!));
+      const rel = await sub.expectPacket('pubrel');
+      expect(rel.packetId).toBe(msg.packetId);
+      expect(rel.flags).toBe(0x2); // [MQTT-3.6.1-1]
+      sub.send(Uint8Array.of(0x70, 0x02, msg.packetId! >> 8, msg.packetId! & 0xff));
+      await sub.expectNoPacket(300);
+    });
+
+    it('[MQTT-4.3.3-2] a QoS 2 PUBLISH re-sent with DUP before PUBREL is not delivered twice', async () => {
+      const topic = uid('dup');
+      const sub = await client(ctx.port, version);
+      await sub.subscribe(topic, { qos: 2 });
+      const pub = await client(ctx.port, version);
+      pub.publish({ topic, payload: 'once', qos: 2, packetId: 9 });
+      expect((await pub.expectPacket('pubrec')).packetId).toBe(9);
+      pub.publish({ topic, payload: 'once', qos: 2, packetId: 9, dup: true });
+      expect((await pub.expectPacket('pubrec')).packetId).toBe(9);
+      pub.send(pubrel(9));
+      expect((await pub.expectPacket('pubcomp')).packetId).toBe(9);
+      const msg = await sub.expectPacket('publish');
+      await sub.ack(msg);
+      await sub.expectNoPacket(400);
+      // After PUBCOMP the same id is a new publication.
+      pub.publish({ topic, payload: 'again', qos: 2, packetId: 9 });
+      await pub.expectPacket('pubrec');
+      pub.send(pubrel(9));
+      await pub.expectPacket('pubcomp');
+      expect((await sub.expectPacket('publish')).text).toBe('again');
+    });
+
+    it('[MQTT-3.8.4-6] delivery QoS is the minimum of published and granted QoS', async () => {
+      const topic = uid('min');
+      const sub0 = await client(ctx.port, version);
+      const sub1 = await client(ctx.port, version);
+      await sub0.subscribe(topic, { qos: 0 });
+      await sub1.subscribe(topic, { qos: 1 });
+      const pub = await client(ctx.port, version);
+      await pub.publishAcked({ topic, payload: 'hi', qos: 2 });
+      expect(await sub0.expectPacket('publish')).toMatchObject({ qos: 0, packetId: undefined });
+      expect(await sub1.expectPacket('publish')).toMatchObject({ qos: 1 });
+      await pub.publishAcked({ topic, payload: 'lo', qos: 0 });
+      expect(await sub1.expectPacket('publish')).toMatchObject({ qos: 0, text: 'lo' });
+    });
+
+    it('[MQTT-4.6.0-6] QoS 1 messages from one publisher arrive in order', async () => {
+      const topic = uid('order');
+      const sub = await client(ctx.port, version);
+      await sub.subscribe(topic, { qos: 1 });
+      const pub = await client(ctx.port, version);
+      for (let i = 0; i < 20; i++) pub.publish({ topic, payload: String(i), qos: 1, packetId: i + 1 });
+      const got: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const msg = await sub.expectPacket('publish');
+        got.push(msg.text);
+        await sub.ack(msg);
+      }
+      expect(got).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+    });
+
+    it('[MQTT-4.4.0-1][MQTT-3.3.1-1] unacknowledged QoS 1 is re-sent with DUP and the same id on reconnect', async () => {
+      const topic = uid('redo');
+      const clientId = uid('redo-c');
+      const sub = await client(ctx.port, version, persistent(version, clientId));
+      await sub.subscribe(topic, { qos: 1 });
+      const pub = await client(ctx.port, version);
+      await pub.publishAcked({ topic, payload: 'again', qos: 1 });
+      const first = await sub.expectPacket('publish');
+      expect(first.dup).toBe(false);
+      sub.destroy(); // no PUBACK
+      const back = await client(ctx.port, version, persistent(version, clientId));
+      expect(back.connack?.sessionPresent).toBe(true);
+      const again = await back.expectPacket('publish');
+      expect(again).toMatchObject({ topic, text: 'again', qos: 1, dup: true, packetId: first.packetId });
+      await back.ack(again);
+      await back.expectNoPacket(300);
+    });
+
+    it('[MQTT-4.4.0-1] a PUBREL awaiting PUBCOMP is re-sent on reconnect', async () => {
+      const topic = uid('rel');
+      const clientId = uid('rel-c');
+      const sub = await client(ctx.port, version, persistent(version, clientId));
+      await sub.subscribe(topic, { qos: 2 });
+      const pub = await client(ctx.port, version);
+      await pub.publishAcked({ topic, payload: 'x', qos: 2 });
+      const msg = await sub.expectPacket('publish');
+      sub.send(pubrec(msg.packetId!));
+      expect((await sub.expectPacket('pubrel')).packetId).toBe(msg.packetId);
+      sub.destroy(); // no PUBCOMP
+      const back = await client(ctx.port, version, persistent(version, clientId));
+      const rel = await back.expectPacket('pubrel');
+      expect(rel.packetId).toBe(msg.packetId);
+      await back.expectNoPacket(300); // the PUBLISH itself is not re-sent after PUBREC
+    });
+
+    it('[MQTT-3.1.2-5][MQTT-4.6.0-6] QoS 1/2 messages for an offline persistent session arrive in order on reconnect', async () => {
+      const topic = uid('offline');
+      const clientId = uid('offline-c');
+      const sub = await client(ctx.port, version, persistent(version, clientId));
+      await sub.subscribe(topic, { qos: 2 });
+      sub.disconnect();
+      await sub.expectClose();
+      const pub = await client(ctx.port, version);
+      for (let i = 0; i < 5; i++) await pub.publishAcked({ topic, payload: `m${i}`, qos: i % 2 === 0 ? 1 : 2 });
+      const back = await client(ctx.port, version, persistent(version, clientId));
+      expect(back.connack?.sessionPresent).toBe(true);
+      const got: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const msg = await back.expectPacket('publish');
+        expect(msg.qos).toBe(i % 2 === 0 ? 1 : 2);
+        got.push(msg.text);
+        await back.ack(msg);
+      }
+      expect(got).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+      await back.expectNoPacket(300);
+    });
+
+    it.skipIf(!supportsOption('maxQueuedMessages'))('[non-normative] the offline queue is bounded by maxQueuedMessages (older order kept)', async () => {
+      const broker = await startBroker({ maxQueuedMessages: 5 });
+      try {
+        const topic = uid('bound');
+        const clientId = uid('bound-c');
+        const sub = await client(broker.port, version, persistent(version, clientId));
+        await sub.subscribe(topic, { qos: 1 });
+        sub.disconnect();
+        await sub.expectClose();
+        const pub = await client(broker.port, version);
+        for (let i = 0; i < 30; i++) await pub.publishAcked({ topic, payload: `m${i}`, qos: 1 });
+        const back = await client(broker.port, version, persistent(version, clientId));
+        const got: string[] = [];
+        for (;;) {
+          const next = await back.expectPacket('publish', 700).catch(() => undefined);
+          if (!next) break;
+          got.push(next.text);
+          await back.ack(next);
+        }
+        expect(got.length).toBe(5);
+        const numbers = got.map((t) => Number(t.slice(1)));
+        expect([...numbers].sort((a, b) => a - b)).toEqual(numbers); // still in order
+      } finally {
+        RawClient.destroyAll();
+        await broker.close();
+      }
+    });
+  });
+
+  it('[MQTT-2.3.1-1] a QoS 1 PUBLISH with packet id 0 is a protocol violation (closed)', async () => {
+    const c = await client(ctx.port, 4);
+    c.send(publish({ topic: uid('zero'), qos: 1, packetId: 0 }));
+    await c.expectClose();
+  });
+});

@@ -1,0 +1,212 @@
+import { EventEmitter } from 'node:events';
+import type { Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { MqttError, PublishPacket, Subscription, Will } from '@hato/protocol';
+import type { Client } from './client.js';
+import { Connection } from './connection.js';
+import { ServerShuttingDownError } from './errors.js';
+import { failConnection } from './handlers/index.js';
+import { type Listener, listenTcp } from './listeners/tcp.js';
+import { attachWebSocket, listenWebSocket, type WebSocketAttachOptions, type WebSocketListenOptions } from './listeners/websocket.js';
+import { Message } from './message.js';
+import { type BrokerOptions, type MaybePromise, type ResolvedOptions, resolveOptions } from './options.js';
+import type { ClusterBus } from './ports/cluster-bus.js';
+import { LocalClusterBus } from './ports/cluster-bus.js';
+import { MemoryPersistence } from './ports/memory-persistence.js';
+import type { Persistence, SessionRecord, StoredMessage } from './ports/persistence.js';
+import { RetainedStore } from './routing/retained-store.js';
+import { Router } from './routing/router.js';
+import { Delivery } from './session/delivery.js';
+import { SessionStore } from './session/session-store.js';
+
+/** The broker's events and their arguments. */
+export interface BrokerEvents {
+  ready: [];
+  clientConnected: [client: Client];
+  /** `reason` is undefined after a normal DISCONNECT. */
+  clientDisconnected: [client: Client, reason: Error | undefined];
+  /** Every message routed: from a client (`client` set) or a will (`client` undefined). */
+  published: [packet: PublishPacket, client: Client | undefined];
+  subscribed: [subscriptions: Subscription[], client: Client];
+  unsubscribed: [filters: string[], client: Client];
+  /** A connection is being closed because of `error` (protocol violation, timeout, socket error). */
+  clientError: [client: Client, error: MqttError];
+}
+
+export interface TcpListenOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  host?: string;
+}
+
+/**
+ * An MQTT 3.1 / 3.1.1 / 5.0 broker that owns no sockets: give it any duplex byte stream
+ * with `handle`, or let one of its thin listeners do that.
+ */
+export class Broker extends EventEmitter<BrokerEvents> {
+  readonly options: ResolvedOptions;
+  readonly delivery: Delivery;
+  readonly router: Router;
+  readonly retained = new RetainedStore();
+  readonly sessions: SessionStore;
+  readonly persistence: Persistence;
+  readonly clusterBus: ClusterBus;
+  private readonly connections = new Set<Connection>();
+  private readonly openListeners = new Set<Listener>();
+  private state: 'loading' | 'ready' | 'closing' | 'closed' = 'loading';
+  private readonly loaded: Promise<void>;
+
+  constructor(options: BrokerOptions = {}) {
+    super();
+    this.options = resolveOptions(options);
+    this.delivery = new Delivery(this.options);
+    this.router = new Router(this.delivery);
+    this.sessions = new SessionStore(this);
+    this.persistence = options.persistence ?? new MemoryPersistence();
+    this.clusterBus = options.clusterBus ?? new LocalClusterBus();
+    this.loaded = this.load();
+  }
+
+  /** Loads retained messages and sessions from the persistence, then emits `ready`. */
+  private async load(): Promise<void> {
+    const retained = await this.persistence.loadRetained();
+    for (const stored of retained) this.retained.set(stored instanceof Message ? stored : Message.restore(stored));
+    const sessions = await this.persistence.loadSessions();
+    for (const record of sessions) this.sessions.restore(record);
+    await this.clusterBus.start(this.onClusterMessage);
+    if (this.state === 'loading') this.state = 'ready';
+    this.emit('ready');
+  }
+
+  /** Resolves once the broker loaded its state (`ready` fired). */
+  whenReady(): Promise<void> {
+    return this.loaded;
+  }
+
+  /** Serves one client over any duplex byte stream (net.Socket, a WebSocket stream, ...). */
+  handle(stream: Duplex): void {
+    if (this.state === 'closing' || this.state === 'closed') {
+      stream.destroy();
+      return;
+    }
+    if ('setNoDelay' in stream && typeof stream.setNoDelay === 'function') stream.setNoDelay(true);
+    this.connections.add(new Connection(this, stream));
+  }
+
+  /** Listens for MQTT over TCP. */
+  async listen(options: TcpListenOptions = {}): Promise<{ port: number; close(): Promise<void> }> {
+    await this.loaded;
+    const listener = await listenTcp(this, options.port ?? 0, options.host);
+    return this.track(listener);
+  }
+
+  /** Listens for MQTT over WebSocket (path default '/mqtt'). */
+  async listenWebSocket(options: WebSocketListenOptions = {}): Promise<{ port: number; close(): Promise<void> }> {
+    await this.loaded;
+    const listener = await listenWebSocket(this, options);
+    return this.track(listener);
+  }
+
+  /** Serves MQTT over WebSocket on `path` (default '/mqtt') of an existing HTTP server. */
+  attachWebSocket(server: HttpServer, options: WebSocketAttachOptions = {}): void {
+    this.track(attachWebSocket(this, server, options));
+  }
+
+  private track(listener: Listener): Listener {
+    this.openListeners.add(listener);
+    const close = listener.close;
+    listener.close = () => {
+      this.openListeners.delete(listener);
+      return close();
+    };
+    return listener;
+  }
+
+  /** Number of open connections (any state). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Routes a message: the retained store first, then every matching session. Returns how
+   * many subscriptions/groups matched.
+   */
+  publishMessage(message: Message, packet: PublishPacket, client: Client | undefined): number {
+    if (message.retain) {
+      if (message.payload.byteLength === 0) {
+        // [MQTT-3.3.1-10] [MQTT-3.3.1-11] an empty retained message deletes, and is not stored.
+        if (this.retained.delete(message.topic)) this.write(this.persistence.deleteRetained(message.topic));
+      } else {
+        // [MQTT-3.3.1-5] the retained message replaces the topic's previous one. The payload
+        // may be a view into a large socket read buffer: keep a compact copy instead.
+        const payload = message.payload;
+        const kept = payload.byteLength === payload.buffer.byteLength ? message : Message.restore({ ...message, payload: payload.slice() });
+        this.retained.set(kept);
+        this.write(this.persistence.setRetained(kept));
+      }
+    }
+    const matched = this.router.route(message);
+    this.clusterBus.publish(message);
+    this.emit('published', packet, client);
+    return matched;
+  }
+
+  /** Publishes a will message [MQTT-3.1.2-8]; will retain and QoS are honoured [MQTT-3.1.2-14..17]. */
+  publishWill(will: Will, clientId: string): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    const message = Message.create(will.topic, will.payload, will.qos, will.retain, will.properties, clientId, Date.now());
+    const packet: PublishPacket = { type: 'publish', topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false };
+    if (message.properties !== undefined) packet.properties = message.properties;
+    this.publishMessage(message, packet, undefined);
+  }
+
+  private readonly onClusterMessage = (stored: StoredMessage): void => {
+    this.router.route(stored instanceof Message ? stored : Message.restore(stored));
+  };
+
+  /** Called by a Connection once it is closed. */
+  connectionClosed(connection: Connection, wasConnected: boolean, reason: Error | undefined, publishWill: boolean): void {
+    this.connections.delete(connection);
+    if (!wasConnected) return;
+    this.sessions.detach(connection, publishWill && this.state !== 'closing');
+    this.options.logger.debug({ clientId: connection.id, reason: reason?.message }, 'client disconnected');
+    this.emit('clientDisconnected', connection, reason);
+  }
+
+  persist(clientId: string, record: SessionRecord): void {
+    void clientId;
+    this.write(this.persistence.saveSession(record));
+  }
+
+  unpersist(clientId: string): void {
+    this.write(this.persistence.deleteSession(clientId));
+  }
+
+  /** Store writes are never awaited on the message path; failures are logged. */
+  private write(result: MaybePromise<void>): void {
+    if (result instanceof Promise) result.catch(this.onStoreError);
+  }
+
+  private readonly onStoreError = (err: unknown): void => {
+    this.options.logger.error({ err }, 'persistence write failed');
+  };
+
+  /**
+   * Closes listeners and connections (5.0 clients get DISCONNECT 0x8B first), saves
+   * persistent sessions, publishes nothing (no wills).
+   */
+  async close(): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.state = 'closing';
+    await Promise.all([...this.openListeners].map((listener) => listener.close()));
+    for (const connection of [...this.connections]) failConnection(connection, new ServerShuttingDownError());
+    this.sessions.stopTimers();
+    const now = Date.now();
+    for (const session of this.sessions.values()) {
+      if (session.expiryInterval !== 0) this.persist(session.clientId, this.sessions.snapshot(session, now));
+    }
+    await this.clusterBus.close();
+    await this.persistence.close?.();
+    this.state = 'closed';
+  }
+}

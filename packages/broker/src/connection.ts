@@ -1,0 +1,236 @@
+import type { Duplex } from 'node:stream';
+import { Decoder, encode, type Packet, type ProtocolVersion, type TopicAliasReceiver, type Will } from '@hato/protocol';
+import type { Broker } from './broker.js';
+import type { Client } from './client.js';
+import { ConnectionLostError, ConnectTimeoutError, KeepAliveTimeoutError } from './errors.js';
+import { dispatch, failConnection } from './handlers/index.js';
+import type { Session } from './session/session.js';
+
+/**
+ * Connection life cycle, one transition each way:
+ * awaiting-connect → connecting (CONNECT being processed, hooks may run) → connected → closed.
+ */
+export type ConnectionState = 'awaiting-connect' | 'connecting' | 'connected' | 'closed';
+
+/**
+ * One client connection over any duplex byte stream: decoding, the keep alive timer and a
+ * batched write queue (packets of one tick leave in one write). Packets are handled one at
+ * a time in order; a handler that returns a promise pauses the stream until it settles.
+ */
+export class Connection implements Client {
+  state: ConnectionState = 'awaiting-connect';
+  readonly broker: Broker;
+  readonly stream: Duplex;
+  readonly decoder: Decoder;
+  id = '';
+  protocolVersion: ProtocolVersion | undefined;
+  username: string | undefined;
+  keepAlive = 0;
+  readonly remoteAddress: string | undefined;
+  droppedMessages = 0;
+  session: Session | undefined;
+  will: Will | undefined;
+  /** Outgoing QoS 1/2 window: the client's Receive Maximum (5.0) or maxInflightMessages. */
+  sendWindow = 20;
+  /** Largest packet the client accepts (5.0 Maximum Packet Size) [MQTT-3.1.2-25]. */
+  maxOutgoingPacketSize = Number.POSITIVE_INFINITY;
+  aliasReceiver: TopicAliasReceiver | undefined;
+  /** Session Expiry Interval the CONNECT asked for (5.0), for the DISCONNECT rule [MQTT-3.14.2-2]. */
+  connectSessionExpiry = 0;
+  /** Incoming QoS 1 messages whose async hook has not finished (count toward Receive Maximum). */
+  incomingPending = 0;
+
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private pendingPublishes = 0;
+  private backloggedPublishes = 0;
+  private flushScheduled = false;
+  private busy = false;
+  private lastActivity = Date.now();
+  private keepAliveMs = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(broker: Broker, stream: Duplex) {
+    this.broker = broker;
+    this.stream = stream;
+    this.decoder = new Decoder({ maximumPacketSize: broker.options.maximumPacketSize });
+    this.remoteAddress = (stream as { remoteAddress?: string }).remoteAddress;
+    stream.on('data', this.onData);
+    stream.on('error', this.onError);
+    stream.on('close', this.onClose);
+    stream.on('end', this.onEnd);
+    stream.on('drain', this.onDrain);
+    this.timer = setTimeout(this.onConnectTimeout, broker.options.connectTimeoutMs);
+  }
+
+  // ---- incoming -------------------------------------------------------------------------
+
+  private readonly onData = (chunk: Uint8Array): void => {
+    if (this.state === 'closed') return;
+    this.lastActivity = Date.now();
+    this.decoder.push(chunk);
+    this.processPackets();
+  };
+
+  private processPackets(): void {
+    while (!this.busy && this.state !== 'closed') {
+      let packet: Packet | null;
+      try {
+        packet = this.decoder.next();
+      } catch (err) {
+        failConnection(this, err);
+        return;
+      }
+      if (packet === null) return;
+      const pending = dispatch(this, packet);
+      if (pending !== undefined) {
+        this.busy = true;
+        this.stream.pause();
+        pending.then(this.onHandlerDone, this.onHandlerFailed);
+      }
+    }
+  }
+
+  private readonly onHandlerDone = (): void => {
+    this.busy = false;
+    if (this.state === 'closed') return;
+    this.stream.resume();
+    this.processPackets();
+  };
+
+  private readonly onHandlerFailed = (err: unknown): void => {
+    this.busy = false;
+    failConnection(this, err);
+  };
+
+  // ---- timers ---------------------------------------------------------------------------
+
+  private readonly onConnectTimeout = (): void => {
+    this.timer = undefined;
+    if (this.state === 'awaiting-connect') failConnection(this, new ConnectTimeoutError(this.broker.options.connectTimeoutMs));
+  };
+
+  /** Called once CONNECT arrived: stops the connect timeout. */
+  stopConnectTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Starts keep alive supervision: silence for 1.5 × keepAlive closes [MQTT-3.1.2-24]. */
+  startKeepAlive(seconds: number): void {
+    this.keepAlive = seconds;
+    if (seconds === 0) return;
+    this.keepAliveMs = seconds * 1500;
+    this.timer = setTimeout(this.onKeepAliveTimer, this.keepAliveMs);
+  }
+
+  private readonly onKeepAliveTimer = (): void => {
+    this.timer = undefined;
+    if (this.state === 'closed') return;
+    const silent = Date.now() - this.lastActivity;
+    if (silent >= this.keepAliveMs) {
+      failConnection(this, new KeepAliveTimeoutError());
+      return;
+    }
+    this.timer = setTimeout(this.onKeepAliveTimer, this.keepAliveMs - silent);
+  };
+
+  // ---- outgoing -------------------------------------------------------------------------
+
+  /** Encodes and queues a control packet (acks, CONNACK, ...): never dropped. */
+  send(packet: Packet): void {
+    this.write(encode(packet, this.protocolVersion ?? 4));
+  }
+
+  /** Like send, for a fixed version (CONNACK refusals before the version is settled). */
+  sendAs(packet: Packet, version: ProtocolVersion): void {
+    this.write(encode(packet, version));
+  }
+
+  /** Queues an encoded PUBLISH (counts toward the slow-consumer bound). */
+  sendPublish(bytes: Uint8Array): void {
+    this.pendingPublishes++;
+    this.write(bytes);
+  }
+
+  /** True when the client's socket backlog is over the slow-consumer bound. */
+  isCongested(): boolean {
+    const options = this.broker.options;
+    return (
+      this.stream.writableLength + this.pendingBytes > options.maxWriteQueueBytes ||
+      this.backloggedPublishes + this.pendingPublishes > options.maxWriteQueuePackets
+    );
+  }
+
+  private write(bytes: Uint8Array): void {
+    if (this.state === 'closed') return;
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.byteLength;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(flushConnection, this);
+    }
+  }
+
+  /** Writes everything queued in one `write` call. */
+  flush(): void {
+    this.flushScheduled = false;
+    const pending = this.pending;
+    if (pending.length === 0) return;
+    const publishes = this.pendingPublishes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingPublishes = 0;
+    const stream = this.stream;
+    if (stream.destroyed || !stream.writable) return;
+    const chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+    if (!stream.write(chunk)) this.backloggedPublishes += publishes;
+  }
+
+  private readonly onDrain = (): void => {
+    this.backloggedPublishes = 0;
+    if (this.state === 'connected' && this.session !== undefined) this.broker.delivery.drain(this.session);
+  };
+
+  // ---- closing --------------------------------------------------------------------------
+
+  private readonly onError = (err: Error): void => {
+    if (this.state !== 'closed') failConnection(this, new ConnectionLostError(err));
+  };
+
+  private readonly onEnd = (): void => {
+    if (this.state !== 'closed') failConnection(this, new ConnectionLostError());
+  };
+
+  private readonly onClose = (): void => {
+    if (this.state !== 'closed') failConnection(this, new ConnectionLostError());
+  };
+
+  /**
+   * Ends the connection: flushes what is queued (the dispatcher queued any CONNACK or
+   * DISCONNECT just before), closes the stream, detaches the session. `publishWill` says
+   * whether the will goes out (it is always cleared on a normal DISCONNECT).
+   */
+  terminate(reason: Error | undefined, publishWill: boolean): void {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected';
+    this.flush();
+    this.state = 'closed';
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const stream = this.stream;
+    if (!stream.destroyed) {
+      stream.end();
+      setTimeout(destroyStream, 1000, stream).unref();
+    }
+    this.broker.connectionClosed(this, wasConnected, reason, publishWill);
+  }
+}
+
+function flushConnection(connection: Connection): void {
+  connection.flush();
+}
+
+function destroyStream(stream: Duplex): void {
+  if (!stream.destroyed) stream.destroy();
+}

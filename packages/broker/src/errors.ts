@@ -1,0 +1,91 @@
+import { MqttError, ReasonCode } from '@hato/protocol';
+
+/**
+ * Errors the broker's handlers raise. Each carries the 5.0 reason code; the dispatcher
+ * (handlers/index.ts) alone turns them into a CONNACK or DISCONNECT and closes.
+ */
+
+/** The CONNECT is refused: answered with CONNACK carrying `reasonCode` (mapped for 3.x). */
+export class ConnectRefusedError extends MqttError {
+  override name = 'ConnectRefusedError';
+}
+
+/** A 5.0 DISCONNECT reason the broker sends before closing a connected client. */
+export class DisconnectError extends MqttError {
+  override name = 'DisconnectError';
+}
+
+export class KeepAliveTimeoutError extends DisconnectError {
+  override name = 'KeepAliveTimeoutError';
+  constructor() {
+    super(ReasonCode.KeepAliveTimeout, 'keep alive timeout [MQTT-3.1.2-24]');
+  }
+}
+
+export class SessionTakenOverError extends DisconnectError {
+  override name = 'SessionTakenOverError';
+  constructor() {
+    super(ReasonCode.SessionTakenOver, 'session taken over by a new connection [MQTT-3.1.4-3]');
+  }
+}
+
+export class ServerShuttingDownError extends DisconnectError {
+  override name = 'ServerShuttingDownError';
+  constructor() {
+    super(ReasonCode.ServerShuttingDown, 'server shutting down');
+  }
+}
+
+export class ReceiveMaximumExceededError extends DisconnectError {
+  override name = 'ReceiveMaximumExceededError';
+  constructor(maximum: number) {
+    super(ReasonCode.ReceiveMaximumExceeded, `more than ${maximum} unacknowledged QoS 1/2 messages [MQTT-3.3.4-9]`);
+  }
+}
+
+export class TopicNameInvalidError extends DisconnectError {
+  override name = 'TopicNameInvalidError';
+  constructor(topic: string) {
+    super(ReasonCode.TopicNameInvalid, `invalid topic name '${topic.slice(0, 100)}'`);
+  }
+}
+
+/** The connection closed before any CONNECT arrived in time. */
+export class ConnectTimeoutError extends MqttError {
+  override name = 'ConnectTimeoutError';
+  constructor(ms: number) {
+    super(ReasonCode.MaximumConnectTime, `no CONNECT within ${ms} ms`);
+  }
+}
+
+/** The peer's socket failed or closed without DISCONNECT. */
+export class ConnectionLostError extends MqttError {
+  override name = 'ConnectionLostError';
+  constructor(cause?: unknown) {
+    super(ReasonCode.UnspecifiedError, 'connection lost', { cause });
+  }
+}
+
+/** Maps a 5.0 CONNACK reason code to the closest 3.x return code; undefined when none fits. */
+export function connectReturnCodeFor(reasonCode: number): number | undefined {
+  switch (reasonCode) {
+    case ReasonCode.Success:
+      return 0;
+    case ReasonCode.UnsupportedProtocolVersion:
+      return 1;
+    case ReasonCode.ClientIdentifierNotValid:
+      return 2;
+    case ReasonCode.ServerUnavailable:
+    case ReasonCode.ServerBusy:
+    case ReasonCode.ServerShuttingDown:
+      return 3;
+    case ReasonCode.BadUserNameOrPassword:
+    case ReasonCode.BadAuthenticationMethod:
+      return 4;
+    case ReasonCode.NotAuthorized:
+    case ReasonCode.Banned:
+      return 5;
+    default:
+      return undefined;
+  }
+}

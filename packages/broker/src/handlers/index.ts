@@ -1,0 +1,109 @@
+import { MqttError, type Packet, ProtocolError, ReasonCode, UnsupportedProtocolVersionError } from '@hato/protocol';
+import type { Connection } from '../connection.js';
+import { ConnectionLostError, ConnectTimeoutError, connectReturnCodeFor, ServerShuttingDownError } from '../errors.js';
+import { handleAuth } from './auth.js';
+import { handleConnect } from './connect.js';
+import { handleDisconnect } from './disconnect.js';
+import { handlePingreq } from './pingreq.js';
+import { handlePuback } from './puback.js';
+import { handlePubcomp } from './pubcomp.js';
+import { handlePublish } from './publish.js';
+import { handlePubrec } from './pubrec.js';
+import { handlePubrel } from './pubrel.js';
+import { handleSubscribe } from './subscribe.js';
+import { handleUnsubscribe } from './unsubscribe.js';
+
+/**
+ * The dispatcher: one switch over the packet type, enforcing CONNECT first and once
+ * [MQTT-3.1.0-1] [MQTT-3.1.0-2]. Handlers return nothing (sync fast path) or a promise
+ * (a hook or store had to wait; the connection pauses until it settles). Handlers throw
+ * MqttError subclasses; `failConnection` below is the only place that turns an error into
+ * a CONNACK or DISCONNECT and closes.
+ */
+export function dispatch(connection: Connection, packet: Packet): void | Promise<void> {
+  try {
+    if (connection.state === 'awaiting-connect') {
+      if (packet.type !== 'connect') throw new ProtocolError('the first packet must be CONNECT [MQTT-3.1.0-1]');
+      return handleConnect(connection, packet);
+    }
+    switch (packet.type) {
+      case 'publish':
+        return handlePublish(connection, packet);
+      case 'puback':
+        return handlePuback(connection, packet);
+      case 'pubrec':
+        return handlePubrec(connection, packet);
+      case 'pubrel':
+        return handlePubrel(connection, packet);
+      case 'pubcomp':
+        return handlePubcomp(connection, packet);
+      case 'subscribe':
+        return handleSubscribe(connection, packet);
+      case 'unsubscribe':
+        return handleUnsubscribe(connection, packet);
+      case 'pingreq':
+        return handlePingreq(connection);
+      case 'disconnect':
+        return handleDisconnect(connection, packet);
+      case 'auth':
+        return handleAuth(connection, packet);
+      case 'connect':
+        throw new ProtocolError('a second CONNECT is a protocol violation [MQTT-3.1.0-2]');
+      default:
+        throw new ProtocolError(`a client must not send ${packet.type.toUpperCase()}`);
+    }
+  } catch (err) {
+    failConnection(connection, err);
+    return undefined;
+  }
+}
+
+/**
+ * Ends a connection because of `err`: CONNACK with the reason (CONNECT failed), or a 5.0
+ * DISCONNECT with the reason (connected), then close. The will is published unless the
+ * broker itself is shutting down.
+ */
+export function failConnection(connection: Connection, err: unknown): void {
+  if (connection.state === 'closed') return;
+  const error = asMqttError(err);
+  const broker = connection.broker;
+  if (!(error instanceof ConnectionLostError) || error.cause !== undefined) {
+    broker.options.logger.debug({ clientId: connection.id, err: error.message, reasonCode: error.reasonCode }, 'closing connection');
+    broker.emit('clientError', connection, error);
+  }
+  if (connection.state === 'awaiting-connect' || connection.state === 'connecting') {
+    refuseConnect(connection, error);
+    connection.terminate(error, false);
+    return;
+  }
+  if (connection.protocolVersion === 5 && !(error instanceof ConnectionLostError)) {
+    // [MQTT-4.13.1-1] tell a 5.0 client why before closing.
+    connection.send({ type: 'disconnect', reasonCode: error.reasonCode });
+  }
+  connection.terminate(error, !(error instanceof ServerShuttingDownError));
+}
+
+/** CONNACK for a CONNECT that failed, when the version allows one [MQTT-3.2.2-4] [MQTT-3.2.2-6]. */
+function refuseConnect(connection: Connection, error: MqttError): void {
+  if (error instanceof ConnectionLostError || error instanceof ConnectTimeoutError) return;
+  if (error instanceof UnsupportedProtocolVersionError) {
+    // [MQTT-3.1.2-2] unsupported level: 3.x clients understand return code 1, newer ones 0x84.
+    if (error.level > 5) connection.sendAs({ type: 'connack', sessionPresent: false, reasonCode: ReasonCode.UnsupportedProtocolVersion }, 5);
+    else connection.sendAs({ type: 'connack', sessionPresent: false, reasonCode: 1 }, 4);
+    return;
+  }
+  const version = connection.protocolVersion ?? connection.decoder.protocolVersion;
+  if (version === 5) {
+    connection.sendAs({ type: 'connack', sessionPresent: false, reasonCode: error.reasonCode }, 5);
+    return;
+  }
+  // [MQTT-3.1.4-1] a malformed 3.x CONNECT is closed without CONNACK; refusals map to a return code.
+  if (version === undefined || error.reasonCode < 0x80 || error.reasonCode === ReasonCode.MalformedPacket || error.reasonCode === ReasonCode.ProtocolError) return;
+  const code = connectReturnCodeFor(error.reasonCode);
+  if (code !== undefined) connection.sendAs({ type: 'connack', sessionPresent: false, reasonCode: code }, version);
+}
+
+function asMqttError(err: unknown): MqttError {
+  if (err instanceof MqttError) return err;
+  return new MqttError(ReasonCode.ImplementationSpecificError, err instanceof Error ? err.message : String(err), { cause: err });
+}

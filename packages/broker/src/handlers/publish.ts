@@ -1,0 +1,86 @@
+import { type PublishPacket, ReasonCode } from '@hato/protocol';
+import type { Connection } from '../connection.js';
+import { ReceiveMaximumExceededError, TopicNameInvalidError } from '../errors.js';
+import { Message } from '../message.js';
+import { isValidTopic } from './connect.js';
+
+/**
+ * Incoming PUBLISH: resolve the topic alias, check the Receive Maximum, drop QoS 2
+ * duplicates, ask authorizePublish, route, acknowledge.
+ */
+export function handlePublish(connection: Connection, packet: PublishPacket): void | Promise<void> {
+  const session = connection.session!;
+  let topic = packet.topic;
+  if (connection.protocolVersion === 5) {
+    const alias = packet.properties?.topicAlias;
+    if (alias !== undefined || topic === '') {
+      // [MQTT-3.3.2-7..12] throws 0x94 Topic Alias invalid (or a protocol error).
+      if (connection.aliasReceiver === undefined) throw new TopicNameInvalidError(topic);
+      topic = connection.aliasReceiver.resolve(topic, alias);
+    }
+  }
+  if (!isValidTopic(connection, topic)) throw new TopicNameInvalidError(topic); // [MQTT-3.3.2-2]
+  if (packet.qos === 2) {
+    if (session.incomingQos2.has(packet.packetId!)) {
+      // [MQTT-4.3.3-9] a re-sent QoS 2 PUBLISH before PUBREL is acknowledged, not delivered again.
+      connection.send({ type: 'pubrec', packetId: packet.packetId! });
+      return undefined;
+    }
+    checkReceiveMaximum(connection);
+  } else if (packet.qos === 1 && connection.broker.options.hooks.authorizePublish !== undefined) {
+    checkReceiveMaximum(connection);
+  }
+  const hook = connection.broker.options.hooks.authorizePublish;
+  if (hook === undefined) {
+    accept(connection, packet, topic, ReasonCode.Success);
+    return undefined;
+  }
+  const verdict = hook(connection, packet);
+  if (typeof verdict === 'boolean' || typeof verdict === 'number') {
+    accept(connection, packet, topic, authorizationCode(verdict));
+    return undefined;
+  }
+  if (packet.qos === 1) connection.incomingPending++;
+  if (packet.qos === 2) session.incomingQos2.add(packet.packetId!);
+  return verdict.then((result) => {
+    if (packet.qos === 1) connection.incomingPending--;
+    if (packet.qos === 2) session.incomingQos2.delete(packet.packetId!);
+    if (connection.state === 'connected') accept(connection, packet, topic, authorizationCode(result));
+  });
+}
+
+/** [MQTT-3.3.4-9] more unacknowledged QoS 1/2 than our Receive Maximum → DISCONNECT 0x93. */
+function checkReceiveMaximum(connection: Connection): void {
+  if (connection.protocolVersion !== 5) return;
+  const maximum = connection.broker.options.receiveMaximum;
+  if (connection.session!.incomingQos2.size + connection.incomingPending >= maximum) throw new ReceiveMaximumExceededError(maximum);
+}
+
+function authorizationCode(verdict: boolean | number): number {
+  if (verdict === true) return ReasonCode.Success;
+  if (verdict === false) return ReasonCode.NotAuthorized;
+  return verdict;
+}
+
+function accept(connection: Connection, packet: PublishPacket, topic: string, code: number): void {
+  const broker = connection.broker;
+  let matched = 0;
+  if (code < 0x80) {
+    const message = Message.fromPacket(packet, topic, connection.id, Date.now());
+    const published = topic === packet.topic ? packet : { ...packet, topic };
+    matched = broker.publishMessage(message, published, connection);
+  } else {
+    broker.options.logger.debug({ clientId: connection.id, topic, reasonCode: code }, 'publish not authorized');
+  }
+  if (packet.qos === 0) return;
+  // 3.x cannot carry a reason code: a refused message is acknowledged anyway [MQTT-3.3.5-2].
+  const reasonCode = connection.protocolVersion !== 5 ? undefined : code >= 0x80 ? code : matched === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
+  if (packet.qos === 1) {
+    // [MQTT-4.3.2-2] PUBACK with the packet id.
+    connection.send(reasonCode ? { type: 'puback', packetId: packet.packetId!, reasonCode } : { type: 'puback', packetId: packet.packetId! });
+    return;
+  }
+  // [MQTT-4.3.3-8] PUBREC, and the id is remembered until PUBREL (unless refused).
+  if (reasonCode === undefined || reasonCode < 0x80) connection.session!.incomingQos2.add(packet.packetId!);
+  connection.send(reasonCode ? { type: 'pubrec', packetId: packet.packetId!, reasonCode } : { type: 'pubrec', packetId: packet.packetId! });
+}

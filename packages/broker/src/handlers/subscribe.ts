@@ -1,0 +1,94 @@
+import { isValidTopicFilter, parseSharedSubscription, ProtocolError, type QoS, ReasonCode, type SubscribePacket, type Subscription } from '@hato/protocol';
+import type { Connection } from '../connection.js';
+import type { SessionSubscription } from '../session/session.js';
+
+/**
+ * SUBSCRIBE: one SUBACK code per filter in order [MQTT-3.8.4-6]; an existing subscription
+ * to the same filter is replaced [MQTT-3.8.4-3]; then retained messages for each new
+ * subscription, per its Retain Handling [MQTT-3.3.1-9] [MQTT-3.3.1-10].
+ */
+export function handleSubscribe(connection: Connection, packet: SubscribePacket): void | Promise<void> {
+  const hook = connection.broker.options.hooks.authorizeSubscribe;
+  const verdicts: (boolean | number | Promise<boolean | number>)[] = [];
+  let async = false;
+  for (const subscription of packet.subscriptions) {
+    const invalid = checkFilter(connection, subscription);
+    if (invalid !== undefined) verdicts.push(invalid);
+    else if (hook === undefined) verdicts.push(true);
+    else {
+      const verdict = hook(connection, subscription);
+      if (typeof verdict === 'object') async = true;
+      verdicts.push(verdict);
+    }
+  }
+  if (!async) {
+    complete(connection, packet, verdicts as (boolean | number)[]);
+    return undefined;
+  }
+  return Promise.all(verdicts).then((results) => {
+    if (connection.state === 'connected') complete(connection, packet, results);
+  });
+}
+
+/** A failure reason code for an unacceptable filter, else undefined. Throws on protocol errors. */
+function checkFilter(connection: Connection, subscription: Subscription): number | undefined {
+  const filter = subscription.topicFilter;
+  const options = connection.broker.options;
+  const v5 = connection.protocolVersion === 5;
+  if (!isValidTopicFilter(filter) || filter.length > options.maxTopicLength || levelCount(filter) > options.maxTopicLevels) {
+    return v5 ? ReasonCode.TopicFilterInvalid : 0x80;
+  }
+  const shared = parseSharedSubscription(filter);
+  if (shared !== null && subscription.noLocal === true) {
+    throw new ProtocolError('No Local on a shared subscription [MQTT-3.8.3-4]');
+  }
+  return undefined;
+}
+
+function levelCount(filter: string): number {
+  let levels = 1;
+  for (let i = 0; i < filter.length; i++) if (filter.charCodeAt(i) === 0x2f) levels++;
+  return levels;
+}
+
+function complete(connection: Connection, packet: SubscribePacket, verdicts: (boolean | number)[]): void {
+  const broker = connection.broker;
+  const session = connection.session!;
+  const v5 = connection.protocolVersion === 5;
+  const subscriptionId = v5 ? packet.properties?.subscriptionIdentifiers?.[0] : undefined;
+  const reasonCodes: number[] = [];
+  const added: { subscription: SessionSubscription; isNew: boolean }[] = [];
+  const granted: Subscription[] = [];
+  for (let i = 0; i < packet.subscriptions.length; i++) {
+    const requested = packet.subscriptions[i]!;
+    const verdict = verdicts[i]!;
+    if (verdict === false || (typeof verdict === 'number' && verdict >= 0x80)) {
+      reasonCodes.push(!v5 ? 0x80 : verdict === false ? ReasonCode.NotAuthorized : (verdict as number));
+      continue;
+    }
+    // [MQTT-3.8.4-7] granted QoS may be lower than requested.
+    const qos = (typeof verdict === 'number' ? Math.min(verdict, requested.qos) : requested.qos) as QoS;
+    const shared = parseSharedSubscription(requested.topicFilter);
+    const subscription: SessionSubscription = {
+      topicFilter: requested.topicFilter,
+      qos,
+      noLocal: v5 && requested.noLocal === true,
+      retainAsPublished: v5 && requested.retainAsPublished === true,
+      retainHandling: v5 ? (requested.retainHandling ?? 0) : 0,
+      subscriptionId,
+      group: shared?.group,
+    };
+    const isNew = broker.sessions.subscribe(session, subscription, shared === null ? requested.topicFilter : shared.filter);
+    added.push({ subscription, isNew });
+    granted.push({ ...requested, qos });
+    reasonCodes.push(qos);
+  }
+  // [MQTT-3.8.4-1] SUBACK with the same packet id.
+  connection.send({ type: 'suback', packetId: packet.packetId, reasonCodes });
+  for (const { subscription, isNew } of added) {
+    if (subscription.group !== undefined) continue; // no retained messages for shared subscriptions [MQTT-4.8.2-?]
+    if (subscription.retainHandling === 2 || (subscription.retainHandling === 1 && !isNew)) continue;
+    broker.delivery.sendRetained(session, subscription, broker.retained.match(subscription.topicFilter));
+  }
+  if (granted.length > 0) broker.emit('subscribed', granted, connection);
+}

@@ -1,0 +1,123 @@
+import type { StoredMessage } from './ports/persistence.js';
+import { encode, type Properties, type ProtocolVersion, type PublishPacket, type QoS, setPublishPacketId } from '@hato/protocol';
+
+/**
+ * An application message inside the broker: built once per incoming PUBLISH (or will)
+ * and shared by every delivery, queue entry and the retained store.
+ *
+ * Its encodings are cached per variant (3.x / 5.0, QoS, retain) so a message fanned out
+ * to many subscribers is encoded at most six times [DESIGN: encode once, write many].
+ */
+export class Message {
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  /** 5.0 properties forwarded to subscribers (no topic alias, no subscription identifiers). */
+  readonly properties: Properties | undefined;
+  /** Epoch ms after which the message must not be delivered; 0 = never [MQTT-3.3.2-5]. */
+  readonly expiresAt: number;
+  /** Client id of the publisher (for 5.0 No Local), undefined for broker-made messages. */
+  readonly origin: string | undefined;
+  /** Bytes this message accounts for in queue limits. */
+  readonly size: number;
+  private readonly cache: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
+
+  /** `properties` are the forwarded ones (see `create`). */
+  constructor(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined, origin: string | undefined, expiresAt: number) {
+    this.topic = topic;
+    this.payload = payload;
+    this.qos = qos;
+    this.retain = retain;
+    this.origin = origin;
+    this.properties = properties;
+    this.expiresAt = expiresAt;
+    this.size = payload.byteLength + topic.length * 3 + 64;
+  }
+
+  /** A message from a PUBLISH or will: keeps the properties that are forwarded, computes the expiry. */
+  static create(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined, origin: string | undefined, now: number): Message {
+    const expiry = properties?.messageExpiryInterval;
+    const forwarded = properties === undefined ? undefined : forwardedProperties(properties);
+    return new Message(topic, payload, qos, retain, forwarded, origin, expiry === undefined ? 0 : now + expiry * 1000);
+  }
+
+  static fromPacket(packet: PublishPacket, topic: string, origin: string | undefined, now: number): Message {
+    return Message.create(topic, packet.payload, packet.qos, packet.retain, packet.properties, origin, now);
+  }
+
+  static restore(stored: StoredMessage): Message {
+    return new Message(stored.topic, stored.payload, stored.qos, stored.retain, stored.properties, stored.origin, stored.expiresAt);
+  }
+
+  isExpired(now: number): boolean {
+    return this.expiresAt !== 0 && now >= this.expiresAt;
+  }
+
+  /**
+   * Bytes of this message as a PUBLISH for one subscriber. QoS 0 without per-subscriber
+   * properties returns shared cached bytes (do not mutate); QoS > 0 returns a copy with
+   * the packet id patched in.
+   */
+  bytesFor(version: ProtocolVersion, qos: QoS, retain: boolean, packetId: number, dup: boolean, subscriptionIds: number[] | undefined, now: number): Uint8Array {
+    if (dup || (version === 5 && (subscriptionIds !== undefined || this.expiresAt !== 0))) {
+      return this.encodeFresh(version, qos, retain, packetId, dup, subscriptionIds, now);
+    }
+    const index = (version === 5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
+    let shared = this.cache[index];
+    if (shared === undefined) {
+      shared = this.encodeFresh(version, qos, retain, qos === 0 ? 0 : 1, false, undefined, now);
+      this.cache[index] = shared;
+    }
+    if (qos === 0) return shared;
+    const copy = shared.slice();
+    setPublishPacketId(copy, packetId);
+    return copy;
+  }
+
+  private encodeFresh(version: ProtocolVersion, qos: QoS, retain: boolean, packetId: number, dup: boolean, subscriptionIds: number[] | undefined, now: number): Uint8Array {
+    const packet: PublishPacket = { type: 'publish', topic: this.topic, payload: this.payload, qos, retain, dup };
+    if (qos > 0) packet.packetId = packetId;
+    if (version === 5) {
+      let properties = this.properties;
+      if (this.expiresAt !== 0) {
+        // [MQTT-3.3.2-6] the forwarded Message Expiry Interval is the time remaining.
+        properties = { ...properties, messageExpiryInterval: Math.max(0, Math.ceil((this.expiresAt - now) / 1000)) };
+      }
+      if (subscriptionIds !== undefined) properties = { ...properties, subscriptionIdentifiers: subscriptionIds };
+      if (properties !== undefined) packet.properties = properties;
+    }
+    return encode(packet, version);
+  }
+}
+
+/** Properties a PUBLISH carries on to subscribers [MQTT-3.3.2-4] [MQTT-3.3.2-15] [MQTT-3.3.2-17] ... */
+function forwardedProperties(source: Properties): Properties | undefined {
+  const out: Properties = {};
+  let any = false;
+  if (source.payloadFormatIndicator !== undefined) {
+    out.payloadFormatIndicator = source.payloadFormatIndicator;
+    any = true;
+  }
+  if (source.messageExpiryInterval !== undefined) {
+    out.messageExpiryInterval = source.messageExpiryInterval;
+    any = true;
+  }
+  if (source.contentType !== undefined) {
+    out.contentType = source.contentType;
+    any = true;
+  }
+  if (source.responseTopic !== undefined) {
+    out.responseTopic = source.responseTopic;
+    any = true;
+  }
+  if (source.correlationData !== undefined) {
+    out.correlationData = source.correlationData;
+    any = true;
+  }
+  if (source.userProperties !== undefined && source.userProperties.length > 0) {
+    out.userProperties = source.userProperties;
+    any = true;
+  }
+  return any ? out : undefined;
+}

@@ -1,0 +1,122 @@
+import type { PublishPacket, Subscription } from '@hato/protocol';
+import type { Client } from './client.js';
+import type { Persistence } from './ports/persistence.js';
+import type { ClusterBus } from './ports/cluster-bus.js';
+
+/** A pino-compatible logger subset. The default logs nothing. */
+export interface Logger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+/** A hook result may be a value or a promise of it; a plain value keeps the broker on its sync fast path. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * Hooks. Each may be async; leave one unset and the broker never waits for it.
+ * - `authenticate`: true accepts, false refuses with 0x86 (3.x: return code 4), a number ≥ 0x80 refuses
+ *   with that reason code (mapped to a 3.x return code for 3.x clients).
+ * - `authorizePublish`: true/number < 0x80 allows; false (0x87) or a number ≥ 0x80 denies. A denied
+ *   QoS 1/2 message is acknowledged with that code in 5.0, positively in 3.x [MQTT-3.3.5-2]; it is never routed.
+ * - `authorizeSubscribe`: true grants the requested QoS, a QoS 0/1/2 grants that (downgrade), false (0x87) or
+ *   a number ≥ 0x80 refuses (3.x: 0x80).
+ */
+export interface BrokerHooks {
+  authenticate?(client: Client, username: string | undefined, password: Uint8Array | undefined): MaybePromise<boolean | number>;
+  authorizePublish?(client: Client, packet: PublishPacket): MaybePromise<boolean | number>;
+  authorizeSubscribe?(client: Client, subscription: Subscription): MaybePromise<boolean | number>;
+}
+
+export interface BrokerOptions {
+  /** Sockets that send no CONNECT within this time are dropped. Default 10000 ms. */
+  connectTimeoutMs?: number;
+  /** Largest packet accepted from clients (and announced in the 5.0 CONNACK). Default 16 MiB. */
+  maximumPacketSize?: number;
+  /** Longest client identifier accepted from 3.1.1 and 5.0 clients. Default 65535. */
+  maxClientIdLength?: number;
+  /** Longest client identifier accepted from 3.1 (MQIsdp) clients, which the 3.1 spec limits to 23. Default 23. */
+  maxClientIdLengthV31?: number;
+  /** Longest topic name / filter (in UTF-16 units). Default 65535. */
+  maxTopicLength?: number;
+  /** Most levels in a topic name / filter. Default 128. */
+  maxTopicLevels?: number;
+  /** Messages queued per session (offline, or beyond the in-flight window). Default 1000. */
+  maxQueuedMessages?: number;
+  /** Payload+topic bytes queued per session. Default 64 MiB. */
+  maxQueuedBytes?: number;
+  /** Queue QoS 0 messages for offline persistent sessions. Default false (like Mosquitto). */
+  queueQoS0Messages?: boolean;
+  /** Outgoing QoS 1/2 window per client when the client announces no Receive Maximum. Default 20. */
+  maxInflightMessages?: number;
+  /** The broker's Receive Maximum: unacknowledged incoming QoS 1/2 per 5.0 client. Default 65535. */
+  receiveMaximum?: number;
+  /** Cap on client keep alive in seconds (5.0: Server Keep Alive; 3.x: larger is refused). Default 65535. */
+  maxKeepAlive?: number;
+  /** Topic aliases accepted from each 5.0 client. Default 65535 (0 disables). */
+  topicAliasMaximum?: number;
+  /** Slow-consumer bound: PUBLISH packets waiting in a client's socket. Default 10000. */
+  maxWriteQueuePackets?: number;
+  /** Slow-consumer bound: bytes waiting in a client's socket. Default 8 MiB. */
+  maxWriteQueueBytes?: number;
+  hooks?: BrokerHooks;
+  logger?: Logger;
+  /** Where sessions and retained messages live. Default: a MemoryPersistence. */
+  persistence?: Persistence;
+  /** Other broker nodes. Default: a LocalClusterBus (no other nodes). */
+  clusterBus?: ClusterBus;
+}
+
+export interface ResolvedOptions {
+  connectTimeoutMs: number;
+  maximumPacketSize: number;
+  maxClientIdLength: number;
+  maxClientIdLengthV31: number;
+  maxTopicLength: number;
+  maxTopicLevels: number;
+  maxQueuedMessages: number;
+  maxQueuedBytes: number;
+  queueQoS0Messages: boolean;
+  maxInflightMessages: number;
+  receiveMaximum: number;
+  maxKeepAlive: number;
+  topicAliasMaximum: number;
+  maxWriteQueuePackets: number;
+  maxWriteQueueBytes: number;
+  hooks: BrokerHooks;
+  logger: Logger;
+}
+
+function noop(): void {}
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
+
+/** Largest Maximum Packet Size MQTT can express (remaining length 268,435,455 + 5 header bytes). */
+export const MQTT_MAX_PACKET_SIZE = 268_435_460;
+
+export function resolveOptions(options: BrokerOptions): ResolvedOptions {
+  return {
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    maximumPacketSize: Math.min(options.maximumPacketSize ?? 16 * 1024 * 1024, MQTT_MAX_PACKET_SIZE),
+    maxClientIdLength: options.maxClientIdLength ?? 65535,
+    maxClientIdLengthV31: options.maxClientIdLengthV31 ?? 23,
+    maxTopicLength: options.maxTopicLength ?? 65535,
+    maxTopicLevels: options.maxTopicLevels ?? 128,
+    maxQueuedMessages: options.maxQueuedMessages ?? 1000,
+    maxQueuedBytes: options.maxQueuedBytes ?? 64 * 1024 * 1024,
+    queueQoS0Messages: options.queueQoS0Messages ?? false,
+    maxInflightMessages: clamp(options.maxInflightMessages ?? 20, 1, 65535),
+    receiveMaximum: clamp(options.receiveMaximum ?? 65535, 1, 65535),
+    maxKeepAlive: clamp(options.maxKeepAlive ?? 65535, 1, 65535),
+    topicAliasMaximum: clamp(options.topicAliasMaximum ?? 65535, 0, 65535),
+    maxWriteQueuePackets: options.maxWriteQueuePackets ?? 10_000,
+    maxWriteQueueBytes: options.maxWriteQueueBytes ?? 8 * 1024 * 1024,
+    hooks: options.hooks ?? {},
+    logger: options.logger ?? silentLogger,
+  };
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.max(min, Math.min(max, Math.floor(value)));
+}
+

@@ -1,0 +1,49 @@
+import { topicMatches } from '@hato/protocol';
+import type { Message } from '../message.js';
+
+/**
+ * Retained messages, one per topic [MQTT-3.3.1-5]. Lookups are synchronous (this is the
+ * broker's working copy); the Persistence port keeps the durable copy.
+ */
+export class RetainedStore {
+  private readonly messages = new Map<string, Message>();
+
+  get size(): number {
+    return this.messages.size;
+  }
+
+  set(message: Message): void {
+    this.messages.set(message.topic, message);
+  }
+
+  /** [MQTT-3.3.1-10] [MQTT-3.3.1-11] an empty retained payload removes the topic's message. */
+  delete(topic: string): boolean {
+    return this.messages.delete(topic);
+  }
+
+  get(topic: string): Message | undefined {
+    return this.messages.get(topic);
+  }
+
+  /** Retained messages matching a filter, without expired ones [MQTT-3.3.2-5]. */
+  match(filter: string): Message[] {
+    const now = Date.now();
+    if (!filter.includes('+') && !filter.includes('#')) {
+      const message = this.messages.get(filter);
+      return message === undefined || message.isExpired(now) ? [] : [message];
+    }
+    const out: Message[] = [];
+    for (const message of this.messages.values()) {
+      if (message.isExpired(now)) {
+        this.messages.delete(message.topic);
+        continue;
+      }
+      if (topicMatches(filter, message.topic)) out.push(message);
+    }
+    return out;
+  }
+
+  values(): IterableIterator<Message> {
+    return this.messages.values();
+  }
+}

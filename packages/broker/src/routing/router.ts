@@ -1,0 +1,96 @@
+import type { QoS } from '@hato/protocol';
+import type { Message } from '../message.js';
+import type { Delivery } from '../session/delivery.js';
+import type { Session, SessionSubscription } from '../session/session.js';
+import { type MatchVisitor, type ShareGroup, SubscriptionTrie } from './subscription-trie.js';
+
+/**
+ * Routes a message to the matching sessions. A session with several matching
+ * subscriptions gets one copy at the highest granted QoS, listing every Subscription
+ * Identifier [MQTT-3.3.4-2] [MQTT-3.3.4-3] [MQTT-3.3.4-4]; each share group gets one copy,
+ * round robin among its members, preferring connected ones.
+ *
+ * Matching allocates nothing per session: scratch fields on Session, reset by a
+ * generation counter.
+ */
+export class Router implements MatchVisitor {
+  readonly trie = new SubscriptionTrie();
+  private readonly delivery: Delivery;
+  private generation = 0;
+  private readonly matched: Session[] = [];
+  private readonly groups: ShareGroup[] = [];
+  private publisher: string | undefined;
+
+  constructor(delivery: Delivery) {
+    this.delivery = delivery;
+  }
+
+  /** Delivers to every match; returns how many sessions/groups matched. */
+  route(message: Message): number {
+    this.generation = (this.generation + 1) | 0;
+    this.publisher = message.origin;
+    this.trie.match(message.topic, this);
+    const matched = this.matched;
+    const count = matched.length;
+    const groups = this.groups;
+    const groupCount = groups.length;
+    for (let i = 0; i < count; i++) {
+      const session = matched[i]!;
+      const qos = (Math.min(session.matchQos , message.qos)) as QoS;
+      // [MQTT-3.3.1-12] retain is 0 on normal delivery unless Retain As Published [MQTT-3.3.1-13].
+      const retain = session.matchRetainAsPublished && message.retain;
+      const ids = session.matchSubscriptionIds;
+      session.matchSubscriptionIds = undefined;
+      this.delivery.deliver(session, message, qos, retain, ids);
+    }
+    matched.length = 0;
+    for (let i = 0; i < groupCount; i++) this.deliverToGroup(groups[i]!, message);
+    groups.length = 0;
+    return count + groupCount;
+  }
+
+  visitSubscription(session: Session, subscription: SessionSubscription): void {
+    // [MQTT-3.8.3-3] No Local: not to the publisher's own subscription.
+    if (subscription.noLocal && session.clientId === this.publisher) return;
+    const id = subscription.subscriptionId;
+    if (session.matchGeneration !== this.generation) {
+      session.matchGeneration = this.generation;
+      session.matchQos = subscription.qos;
+      session.matchRetainAsPublished = subscription.retainAsPublished;
+      session.matchSubscriptionIds = id === undefined ? undefined : [id];
+      this.matched.push(session);
+      return;
+    }
+    if (subscription.qos > session.matchQos) session.matchQos = subscription.qos;
+    if (subscription.retainAsPublished) session.matchRetainAsPublished = true;
+    if (id !== undefined) {
+      if (session.matchSubscriptionIds === undefined) session.matchSubscriptionIds = [id];
+      else if (!session.matchSubscriptionIds.includes(id)) session.matchSubscriptionIds.push(id);
+    }
+  }
+
+  visitGroup(group: ShareGroup): void {
+    this.groups.push(group);
+  }
+
+  private deliverToGroup(group: ShareGroup, message: Message): void {
+    const members = group.members;
+    const length = members.length;
+    if (length === 0) return;
+    let chosen = -1;
+    for (let step = 0; step < length; step++) {
+      const index = (group.next + step) % length;
+      if (members[index]!.connection !== undefined) {
+        chosen = index;
+        break;
+      }
+    }
+    if (chosen === -1) chosen = group.next % length;
+    group.next = (chosen + 1) % length;
+    const session = members[chosen]!;
+    const subscription = group.subscriptions.get(session)!;
+    const qos = (Math.min(subscription.qos , message.qos)) as QoS;
+    const ids = subscription.subscriptionId === undefined ? undefined : [subscription.subscriptionId];
+    this.delivery.deliver(session, message, qos, subscription.retainAsPublished && message.retain, ids);
+  }
+}

@@ -1,0 +1,139 @@
+import type { Session, SessionSubscription } from '../session/session.js';
+
+/** Members of one `$share/{group}/{filter}` group, served round robin [MQTT-4.8.2]. */
+export class ShareGroup {
+  readonly name: string;
+  readonly members: Session[] = [];
+  readonly subscriptions = new Map<Session, SessionSubscription>();
+  next = 0;
+  constructor(name: string) {
+    this.name = name;
+  }
+}
+
+/** Receives matches from `SubscriptionTrie.match` (an object, so matching needs no closure). */
+export interface MatchVisitor {
+  visitSubscription(session: Session, subscription: SessionSubscription): void;
+  visitGroup(group: ShareGroup): void;
+}
+
+interface TrieNode {
+  readonly children: Map<string, TrieNode>;
+  readonly subscribers: Map<Session, SessionSubscription>;
+  groups: Map<string, ShareGroup> | undefined;
+}
+
+function newNode(): TrieNode {
+  return { children: new Map(), subscribers: new Map(), groups: undefined };
+}
+
+/**
+ * Subscription tree keyed by topic level. `+` and `#` are children like any other level;
+ * the `$` rule [MQTT-4.7.2-1] and "`a/#` matches `a`" [MQTT-4.7.1-2] live in `match` only.
+ */
+export class SubscriptionTrie {
+  private readonly root = newNode();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds or replaces the subscription of `session` to `filter` (without the `$share/` prefix). */
+  add(filter: string, session: Session, subscription: SessionSubscription): void {
+    let node = this.root;
+    for (const level of filter.split('/')) {
+      let child = node.children.get(level);
+      if (child === undefined) {
+        child = newNode();
+        node.children.set(level, child);
+      }
+      node = child;
+    }
+    if (subscription.group === undefined) {
+      if (!node.subscribers.has(session)) this.count++;
+      node.subscribers.set(session, subscription);
+      return;
+    }
+    node.groups ??= new Map();
+    let group = node.groups.get(subscription.group);
+    if (group === undefined) {
+      group = new ShareGroup(subscription.group);
+      node.groups.set(subscription.group, group);
+    }
+    if (!group.subscriptions.has(session)) {
+      group.members.push(session);
+      this.count++;
+    }
+    group.subscriptions.set(session, subscription);
+  }
+
+  /** Removes the subscription; returns whether it existed. */
+  remove(filter: string, session: Session, groupName: string | undefined): boolean {
+    const path: TrieNode[] = [this.root];
+    const levels = filter.split('/');
+    let node = this.root;
+    for (const level of levels) {
+      const child = node.children.get(level);
+      if (child === undefined) return false;
+      path.push(child);
+      node = child;
+    }
+    let removed: boolean;
+    if (groupName === undefined) {
+      removed = node.subscribers.delete(session);
+    } else {
+      removed = this.removeFromGroup(node, groupName, session);
+    }
+    if (!removed) return false;
+    this.count--;
+    for (let i = levels.length; i > 0; i--) {
+      const current = path[i]!;
+      if (current.children.size > 0 || current.subscribers.size > 0 || current.groups !== undefined) break;
+      path[i - 1]!.children.delete(levels[i - 1]!);
+    }
+    return true;
+  }
+
+  private removeFromGroup(node: TrieNode, groupName: string, session: Session): boolean {
+    const group = node.groups?.get(groupName);
+    if (group === undefined || !group.subscriptions.delete(session)) return false;
+    const index = group.members.indexOf(session);
+    group.members.splice(index, 1);
+    if (group.next > index) group.next--;
+    if (group.members.length === 0) {
+      node.groups!.delete(groupName);
+      if (node.groups!.size === 0) node.groups = undefined;
+    }
+    return true;
+  }
+
+  /** Calls the visitor for every subscription and share group whose filter matches `topic`. */
+  match(topic: string, visitor: MatchVisitor): void {
+    const levels = topic.split('/');
+    // [MQTT-4.7.2-1] wildcards at the first level do not match topics starting with '$'.
+    this.matchLevel(this.root, levels, 0, topic.charCodeAt(0) === 0x24, visitor);
+  }
+
+  private matchLevel(node: TrieNode, levels: string[], index: number, dollar: boolean, visitor: MatchVisitor): void {
+    if (!dollar) {
+      const hash = node.children.get('#');
+      if (hash !== undefined) visit(hash, visitor);
+    }
+    if (index === levels.length) {
+      visit(node, visitor);
+      return;
+    }
+    if (!dollar) {
+      const plus = node.children.get('+');
+      if (plus !== undefined) this.matchLevel(plus, levels, index + 1, false, visitor);
+    }
+    const child = node.children.get(levels[index]!);
+    if (child !== undefined) this.matchLevel(child, levels, index + 1, false, visitor);
+  }
+}
+
+function visit(node: TrieNode, visitor: MatchVisitor): void {
+  for (const [session, subscription] of node.subscribers) visitor.visitSubscription(session, subscription);
+  if (node.groups !== undefined) for (const group of node.groups.values()) visitor.visitGroup(group);
+}

@@ -1,0 +1,131 @@
+import type { QoS } from '@hato/protocol';
+import type { Connection } from '../connection.js';
+import type { Message } from '../message.js';
+import type { ResolvedOptions } from '../options.js';
+import type { Outgoing, OutgoingState, Session, SessionSubscription } from './session.js';
+
+/**
+ * Puts messages on the wire for sessions: QoS downgrade is done by the caller; here are the
+ * in-flight window, the session queue and the slow-consumer policy:
+ * - QoS 0 to a congested client (socket backlog over maxWriteQueuePackets/Bytes) is dropped
+ *   and counted; QoS 0 to an offline session is dropped unless queueQoS0Messages.
+ * - QoS 1/2 beyond the window, to a congested or to an offline client wait in the session
+ *   queue (bounded by maxQueuedMessages/Bytes; beyond it they are dropped and counted).
+ */
+export class Delivery {
+  private readonly options: ResolvedOptions;
+  /** Messages dropped by the slow-consumer and queue policies, all sessions. */
+  dropped = 0;
+
+  constructor(options: ResolvedOptions) {
+    this.options = options;
+  }
+
+  deliver(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
+    const connection = session.connection;
+    if (connection === undefined) {
+      if (qos === 0 && !this.options.queueQoS0Messages) return;
+      this.enqueue(session, { message, qos, retain, subscriptionIds, packetId: 0, state: 'queued' });
+      return;
+    }
+    if (qos === 0) {
+      if (connection.isCongested()) {
+        connection.droppedMessages++;
+        this.dropped++;
+        return;
+      }
+      this.writeQos0(connection, message, retain, subscriptionIds);
+      return;
+    }
+    const entry: Outgoing = { message, qos, retain, subscriptionIds, packetId: 0, state: 'queued' };
+    if (session.queueLength > 0 || session.inflight.size >= connection.sendWindow || connection.isCongested()) {
+      this.enqueue(session, entry);
+      return;
+    }
+    this.send(session, connection, entry);
+  }
+
+  /** Retained messages for a new subscription, retain flag set [MQTT-3.3.1-8]. */
+  sendRetained(session: Session, subscription: SessionSubscription, messages: Iterable<Message>): void {
+    const ids = subscription.subscriptionId === undefined ? undefined : [subscription.subscriptionId];
+    for (const message of messages) {
+      const qos = (Math.min(message.qos , subscription.qos)) as QoS;
+      this.deliver(session, message, qos, true, ids);
+    }
+  }
+
+  private enqueue(session: Session, entry: Outgoing): void {
+    if (!session.enqueue(entry, this.options.maxQueuedMessages, this.options.maxQueuedBytes)) this.dropped++;
+  }
+
+  private writeQos0(connection: Connection, message: Message, retain: boolean, subscriptionIds: number[] | undefined): void {
+    const now = message.expiresAt === 0 ? 0 : Date.now();
+    if (now !== 0 && message.isExpired(now)) return;
+    const bytes = message.bytesFor(connection.protocolVersion!, 0, retain, 0, false, subscriptionIds, now);
+    // [MQTT-3.1.2-25] never send more than the client's Maximum Packet Size: drop instead.
+    if (bytes.byteLength > connection.maxOutgoingPacketSize) return;
+    connection.sendPublish(bytes);
+  }
+
+  /** Sends a QoS 1/2 entry under a fresh packet id; false when no id is free. */
+  private send(session: Session, connection: Connection, entry: Outgoing): boolean {
+    const now = entry.message.expiresAt === 0 ? 0 : Date.now();
+    if (now !== 0 && entry.message.isExpired(now)) return true; // [MQTT-3.3.2-5]
+    const packetId = session.packetIds.next();
+    if (packetId === undefined) return false;
+    const bytes = entry.message.bytesFor(connection.protocolVersion!, entry.qos, entry.retain, packetId, false, entry.subscriptionIds, now);
+    if (bytes.byteLength > connection.maxOutgoingPacketSize) {
+      // [MQTT-3.1.2-25] discarded as if sent and acknowledged.
+      session.packetIds.release(packetId);
+      return true;
+    }
+    entry.packetId = packetId;
+    entry.state = entry.qos === 1 ? 'awaiting-puback' : 'awaiting-pubrec';
+    session.inflight.set(packetId, entry);
+    connection.sendPublish(bytes);
+    return true;
+  }
+
+  /** Sends queued messages while the window, the socket and the packet ids allow. */
+  drain(session: Session): void {
+    const connection = session.connection;
+    if (connection === undefined) return;
+    let entry = session.peekQueued();
+    while (entry !== undefined) {
+      if (connection.isCongested()) return;
+      if (entry.qos > 0 && session.inflight.size >= connection.sendWindow) return;
+      if (entry.qos > 0 && !this.send(session, connection, entry)) return;
+      if (entry.qos === 0) this.writeQos0(connection, entry.message, entry.retain, entry.subscriptionIds);
+      session.shiftQueued();
+      entry = session.peekQueued();
+    }
+  }
+
+  /**
+   * A session (re)connected: re-send unacknowledged PUBLISH with DUP=1 and PUBREL with
+   * their original packet ids [MQTT-4.4.0-1], then the queue in order.
+   */
+  resume(session: Session): void {
+    const connection = session.connection!;
+    const now = Date.now();
+    for (const entry of session.inflight.values()) {
+      if (entry.state === 'awaiting-pubcomp') {
+        connection.send({ type: 'pubrel', packetId: entry.packetId });
+        continue;
+      }
+      // [MQTT-3.3.1-1] DUP=1 on a re-delivery attempt.
+      const bytes = entry.message.bytesFor(connection.protocolVersion!, entry.qos, entry.retain, entry.packetId, true, entry.subscriptionIds, now);
+      if (bytes.byteLength <= connection.maxOutgoingPacketSize) connection.sendPublish(bytes);
+    }
+    this.drain(session);
+  }
+
+  /** An ack for an outgoing message in `state` completes it: free the id, move the window. */
+  acknowledge(session: Session, packetId: number, state: OutgoingState): void {
+    const entry = session.inflight.get(packetId);
+    if (entry === undefined || entry.state !== state) return;
+    session.inflight.delete(packetId);
+    session.packetIds.release(packetId);
+    this.drain(session);
+  }
+}

@@ -1,0 +1,217 @@
+import type { Will } from '@hato/protocol';
+import type { Broker } from '../broker.js';
+import type { Connection } from '../connection.js';
+import { SessionTakenOverError } from '../errors.js';
+import { failConnection } from '../handlers/index.js';
+import { Message } from '../message.js';
+import type { SessionRecord, StoredOutgoing } from '../ports/persistence.js';
+import { NEVER_EXPIRES, type Outgoing, Session, type SessionSubscription } from './session.js';
+
+/** Longest single timer Node accepts (~24.8 days); longer expiries re-arm. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * All sessions by client id: takeover, clean start, expiry and delayed wills.
+ */
+export class SessionStore {
+  private readonly broker: Broker;
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(broker: Broker) {
+    this.broker = broker;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get(clientId: string): Session | undefined {
+    return this.sessions.get(clientId);
+  }
+
+  values(): IterableIterator<Session> {
+    return this.sessions.values();
+  }
+
+  /**
+   * Takeover and register: an existing connection with this id is closed (5.0: DISCONNECT
+   * 0x8E) [MQTT-3.1.4-3]; clean start discards the old session [MQTT-3.1.2-4], otherwise it
+   * is resumed [MQTT-3.1.2-5] and its delayed will cancelled [MQTT-3.1.3-9].
+   */
+  open(connection: Connection, cleanStart: boolean, expiryInterval: number): { session: Session; present: boolean } {
+    const clientId = connection.id;
+    const previous = this.sessions.get(clientId)?.connection;
+    if (previous !== undefined) failConnection(previous, new SessionTakenOverError());
+    let session = this.sessions.get(clientId);
+    if (session !== undefined && cleanStart) {
+      this.end(session);
+      session = undefined;
+    }
+    const present = session !== undefined;
+    if (session === undefined) {
+      session = new Session(clientId);
+      this.sessions.set(clientId, session);
+    } else {
+      if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
+      session.expiryTimer = undefined;
+      if (session.pendingWill !== undefined) clearTimeout(session.pendingWill.timer);
+      session.pendingWill = undefined;
+    }
+    session.expiryInterval = expiryInterval;
+    return { session, present };
+  }
+
+  /** Adds or replaces a subscription; true when it did not exist before. */
+  subscribe(session: Session, subscription: SessionSubscription, trieFilter: string): boolean {
+    const isNew = !session.subscriptions.has(subscription.topicFilter);
+    session.subscriptions.set(subscription.topicFilter, subscription);
+    this.broker.router.trie.add(trieFilter, session, subscription);
+    return isNew;
+  }
+
+  unsubscribe(session: Session, filter: string, trieFilter: string, group: string | undefined): boolean {
+    if (!session.subscriptions.delete(filter)) return false;
+    this.broker.router.trie.remove(trieFilter, session, group);
+    return true;
+  }
+
+  /**
+   * The session's connection ended. A will goes now, or after its 5.0 Will Delay Interval,
+   * or when the session ends, whichever is first [MQTT-3.1.3-9]. A session with expiry 0
+   * ends now [MQTT-3.1.2-6]; others wait for their expiry.
+   */
+  detach(connection: Connection, publishWill: boolean): void {
+    const session = connection.session;
+    const will = publishWill ? connection.will : undefined;
+    connection.will = undefined;
+    if (session === undefined || session.connection !== connection) {
+      if (will !== undefined) this.broker.publishWill(will, connection.id);
+      return;
+    }
+    session.connection = undefined;
+    const delay = will?.properties?.willDelayInterval ?? 0;
+    if (session.expiryInterval === 0) {
+      this.end(session);
+      if (will !== undefined) this.broker.publishWill(will, session.clientId);
+      return;
+    }
+    if (will !== undefined && delay === 0) this.broker.publishWill(will, session.clientId);
+    else if (will !== undefined) this.scheduleWill(session, will, delay * 1000);
+    this.scheduleExpiry(session, session.expiryInterval * 1000);
+    this.broker.persist(session.clientId, this.snapshot(session, Date.now()));
+  }
+
+  private scheduleWill(session: Session, will: Will, ms: number): void {
+    const timer = setTimeout(fireWill, Math.min(ms, MAX_TIMER_MS), this, session);
+    timer.unref();
+    session.pendingWill = { will, clientId: session.clientId, timer, dueAt: Date.now() + ms };
+  }
+
+  firePendingWill(session: Session): void {
+    const pending = session.pendingWill;
+    if (pending === undefined) return;
+    session.pendingWill = undefined;
+    clearTimeout(pending.timer);
+    this.broker.publishWill(pending.will, pending.clientId);
+  }
+
+  private scheduleExpiry(session: Session, ms: number): void {
+    if (session.expiryInterval === NEVER_EXPIRES) return;
+    session.expiryTimer = setTimeout(expire, Math.min(ms, MAX_TIMER_MS), this, session, Date.now() + ms);
+    session.expiryTimer.unref();
+  }
+
+  expireAt(session: Session, dueAt: number): void {
+    const left = dueAt - Date.now();
+    if (left > 0) {
+      session.expiryTimer = setTimeout(expire, Math.min(left, MAX_TIMER_MS), this, session, dueAt);
+      session.expiryTimer.unref();
+      return;
+    }
+    session.expiryTimer = undefined;
+    this.end(session);
+  }
+
+  /** Ends a session: subscriptions and state go, a pending will is published. */
+  end(session: Session): void {
+    if (this.sessions.get(session.clientId) !== session) return;
+    this.sessions.delete(session.clientId);
+    if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
+    session.expiryTimer = undefined;
+    const trie = this.broker.router.trie;
+    for (const [filter, subscription] of session.subscriptions) {
+      trie.remove(trieFilterOf(filter, subscription), session, subscription.group);
+    }
+    session.subscriptions.clear();
+    session.clearMessages();
+    this.broker.unpersist(session.clientId);
+    this.firePendingWill(session);
+  }
+
+  /** Stops every timer without publishing anything (broker shutdown). */
+  stopTimers(): void {
+    for (const session of this.sessions.values()) {
+      if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
+      if (session.pendingWill !== undefined) clearTimeout(session.pendingWill.timer);
+    }
+  }
+
+  snapshot(session: Session, disconnectedAt: number): SessionRecord {
+    const record: SessionRecord = {
+      clientId: session.clientId,
+      expiryInterval: session.expiryInterval,
+      disconnectedAt,
+      subscriptions: [...session.subscriptions.values()],
+      inflight: [...session.inflight.values()],
+      queued: session.queuedEntries(),
+      incomingQos2: [...session.incomingQos2],
+    };
+    return session.pendingWill === undefined ? record : { ...record, will: { will: session.pendingWill.will, dueAt: session.pendingWill.dueAt } };
+  }
+
+  /** Rebuilds a session from its record (broker start). */
+  restore(record: SessionRecord): void {
+    const session = new Session(record.clientId);
+    session.expiryInterval = record.expiryInterval;
+    this.sessions.set(record.clientId, session);
+    for (const subscription of record.subscriptions) this.subscribe(session, subscription, trieFilterOf(subscription.topicFilter, subscription));
+    for (const stored of record.inflight) {
+      const entry = restoreOutgoing(stored);
+      session.inflight.set(entry.packetId, entry);
+      reserveId(session, entry.packetId);
+    }
+    for (const stored of record.queued) session.enqueue(restoreOutgoing(stored), Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    for (const id of record.incomingQos2) session.incomingQos2.add(id);
+    if (record.will !== undefined) this.scheduleWill(session, record.will.will, Math.max(0, record.will.dueAt - Date.now()));
+    if (record.disconnectedAt !== 0 && record.expiryInterval !== NEVER_EXPIRES) this.expireAt(session, record.disconnectedAt + record.expiryInterval * 1000);
+  }
+}
+
+/** Marks `id` in use in the session's allocator (which only hands out ids). */
+function reserveId(session: Session, id: number): void {
+  const taken: number[] = [];
+  let next = session.packetIds.next();
+  while (next !== undefined && next !== id) {
+    taken.push(next);
+    next = session.packetIds.next();
+  }
+  for (const other of taken) session.packetIds.release(other);
+}
+
+function trieFilterOf(filter: string, subscription: SessionSubscription): string {
+  if (subscription.group === undefined) return filter;
+  return filter.slice('$share/'.length + subscription.group.length + 1);
+}
+
+function restoreOutgoing(stored: StoredOutgoing): Outgoing {
+  const message = stored.message instanceof Message ? stored.message : Message.restore(stored.message);
+  return { message, qos: stored.qos, retain: stored.retain, subscriptionIds: stored.subscriptionIds, packetId: stored.packetId, state: stored.state };
+}
+
+function fireWill(store: SessionStore, session: Session): void {
+  store.firePendingWill(session);
+}
+
+function expire(store: SessionStore, session: Session, dueAt: number): void {
+  store.expireAt(session, dueAt);
+}

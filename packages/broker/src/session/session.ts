@@ -1,0 +1,128 @@
+import { PacketIdAllocator, type QoS, type RetainHandling, type Will } from '@hato/protocol';
+import type { Connection } from '../connection.js';
+import type { Message } from '../message.js';
+
+/** Session Expiry Interval meaning "never expires" (3.1.1 clean session 0, 5.0 0xFFFFFFFF). */
+export const NEVER_EXPIRES = 0xffffffff;
+
+/** One subscription of a session, as the trie stores it. */
+export interface SessionSubscription {
+  /** The filter as the client sent it (with `$share/{group}/` for shared subscriptions). */
+  readonly topicFilter: string;
+  readonly qos: QoS;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly retainHandling: RetainHandling;
+  /** 5.0 Subscription Identifier, if the SUBSCRIBE carried one. */
+  readonly subscriptionId: number | undefined;
+  /** Share group name for `$share/{group}/{filter}`, else undefined. */
+  readonly group: string | undefined;
+}
+
+/**
+ * Where an outgoing QoS > 0 message stands. `queued` waits for a window slot (or for the
+ * client to come back); the others are in flight under `packetId` [MQTT-4.3.2] [MQTT-4.3.3].
+ */
+export type OutgoingState = 'queued' | 'awaiting-puback' | 'awaiting-pubrec' | 'awaiting-pubcomp';
+
+export interface Outgoing {
+  readonly message: Message;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly subscriptionIds: number[] | undefined;
+  packetId: number;
+  state: OutgoingState;
+}
+
+/** A will waiting for its 5.0 Will Delay Interval (or its session's end) to run out. */
+export interface PendingWill {
+  readonly will: Will;
+  readonly clientId: string;
+  readonly dueAt: number;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Everything MQTT keeps for a client id between connections: subscriptions, QoS 1/2 state
+ * in both directions and the queue of messages not yet sent [MQTT-4.1.0-1].
+ */
+export class Session {
+  readonly clientId: string;
+  connection: Connection | undefined;
+  /** Seconds after disconnect before the session is discarded; NEVER_EXPIRES for never. */
+  expiryInterval = 0;
+  expiryTimer: NodeJS.Timeout | undefined;
+  pendingWill: PendingWill | undefined;
+  readonly subscriptions = new Map<string, SessionSubscription>();
+  /** Outgoing QoS 1/2 in flight, by packet id, in send order. */
+  readonly inflight = new Map<number, Outgoing>();
+  readonly packetIds = new PacketIdAllocator();
+  /** Incoming QoS 2 packet ids received and not yet released by PUBREL [MQTT-4.3.3-9]. */
+  readonly incomingQos2 = new Set<number>();
+  private queue: Outgoing[] = [];
+  private queueHead = 0;
+  queuedBytes = 0;
+  /** Messages dropped because a queue bound was hit. */
+  droppedMessages = 0;
+
+  // Scratch fields used by the router while matching one publish (no allocation per match).
+  matchGeneration = 0;
+  matchQos: QoS = 0;
+  matchRetainAsPublished = false;
+  matchSubscriptionIds: number[] | undefined;
+
+  constructor(clientId: string) {
+    this.clientId = clientId;
+  }
+
+  get queueLength(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /** Appends to the queue unless a bound is hit (then the message is dropped and counted). */
+  enqueue(entry: Outgoing, maxMessages: number, maxBytes: number): boolean {
+    const size = entry.message.size;
+    if (this.queueLength >= maxMessages || this.queuedBytes + size > maxBytes) {
+      this.droppedMessages++;
+      return false;
+    }
+    this.queue.push(entry);
+    this.queuedBytes += size;
+    return true;
+  }
+
+  peekQueued(): Outgoing | undefined {
+    return this.queue[this.queueHead];
+  }
+
+  shiftQueued(): Outgoing | undefined {
+    if (this.queueHead >= this.queue.length) return undefined;
+    const entry = this.queue[this.queueHead]!;
+    this.queue[this.queueHead] = undefined as unknown as Outgoing;
+    this.queueHead++;
+    this.queuedBytes -= entry.message.size;
+    if (this.queueHead === this.queue.length) {
+      this.queue = [];
+      this.queueHead = 0;
+    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+    return entry;
+  }
+
+  /** Queued entries in order (for persistence snapshots). */
+  queuedEntries(): Outgoing[] {
+    return this.queue.slice(this.queueHead);
+  }
+
+  /** Forgets all message state (clean start / expiry). Subscriptions are removed by the caller. */
+  clearMessages(): void {
+    for (const id of this.inflight.keys()) this.packetIds.release(id);
+    this.inflight.clear();
+    this.incomingQos2.clear();
+    this.queue = [];
+    this.queueHead = 0;
+    this.queuedBytes = 0;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * One network connection attempt: transport + decoder + write buffer. Reports
+ * packets and its end to the client; knows nothing about sessions or flows.
+ */
+import { DecodeError, Decoder, type Packet, type ProtocolVersion } from '@hato/protocol';
+import type { KeepAlive } from './keepalive.js';
+import type { ClientOptions, Target } from './options.js';
+import type { Transport, TransportFactory } from './transport.js';
+import { WriteBuffer } from './write-buffer.js';
+
+export interface ConnectionHost {
+  onOpen(connection: Connection): void;
+  onPacket(connection: Connection, packet: Packet): void;
+  /** The server sent bytes that break the spec. */
+  onDecodeError(connection: Connection, error: DecodeError): void;
+  /** Called once, whoever closed. */
+  onClose(connection: Connection, error: Error | undefined): void;
+}
+
+export class Connection {
+  private readonly decoder: Decoder;
+  private readonly writer: WriteBuffer;
+  private readonly transport: Transport;
+  private closed = false;
+  private closeError: Error | undefined;
+
+  constructor(
+    factory: TransportFactory,
+    readonly target: Target,
+    options: ClientOptions,
+    readonly version: ProtocolVersion,
+    private readonly host: ConnectionHost,
+    private readonly keepalive: KeepAlive,
+  ) {
+    const decoderOptions: { protocolVersion: ProtocolVersion; maximumPacketSize?: number } = { protocolVersion: version };
+    const max = options.properties?.maximumPacketSize;
+    if (max !== undefined) decoderOptions.maximumPacketSize = max;
+    this.decoder = new Decoder(decoderOptions);
+    this.writer = new WriteBuffer((chunk) => {
+      this.transport.write(chunk);
+      this.keepalive.sent();
+    }, version);
+    this.transport = factory(target, options, {
+      onOpen: () => {
+        if (!this.closed) this.host.onOpen(this);
+      },
+      onData: (chunk) => this.onData(chunk),
+      onClose: (error) => this.finish(error),
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Bytes encoded but not yet handed to the transport. */
+  get buffered(): number {
+    return this.writer.pending;
+  }
+
+  send(packet: Packet): void {
+    if (this.closed) return;
+    this.writer.write(packet);
+  }
+
+  /** Flushes, then closes gracefully. */
+  end(): void {
+    if (this.closed) return;
+    this.writer.flush();
+    this.transport.end();
+  }
+
+  /** Closes at once; `error` is what the client reports as the cause. */
+  destroy(error?: Error): void {
+    if (this.closed) return;
+    this.closeError ??= error;
+    this.writer.discard();
+    this.transport.destroy();
+    this.finish(error);
+  }
+
+  private onData(chunk: Uint8Array): void {
+    if (this.closed) return;
+    this.keepalive.received();
+    this.decoder.push(chunk);
+    for (;;) {
+      let packet: Packet | null;
+      try {
+        packet = this.decoder.next();
+      } catch (err) {
+        if (err instanceof DecodeError) this.host.onDecodeError(this, err);
+        else this.destroy(err as Error);
+        return;
+      }
+      if (packet === null) return;
+      this.host.onPacket(this, packet);
+      if (this.closed) return;
+    }
+  }
+
+  private finish(error: Error | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.keepalive.stop();
+    this.host.onClose(this, this.closeError ?? error);
+  }
+}

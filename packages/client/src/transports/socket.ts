@@ -1,0 +1,48 @@
+/**
+ * MQTT over TCP and TLS (Node only: imported by the `@hato/client/node` entry, never by
+ * the browser entry).
+ */
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { ClientOptions, Target } from '../options.js';
+import { TransportError } from '../errors.js';
+import type { Transport, TransportFactory, TransportHandlers } from '../transport.js';
+
+function wrap(socket: net.Socket, readyEvent: 'connect' | 'secureConnect', handlers: TransportHandlers): Transport {
+  let error: Error | undefined;
+  socket.setNoDelay(true);
+  socket.once(readyEvent, () => handlers.onOpen());
+  socket.on('data', (chunk: Uint8Array) => handlers.onData(chunk));
+  socket.on('error', (err: Error) => {
+    error = new TransportError(err.message, { cause: err });
+  });
+  socket.once('close', () => handlers.onClose(error));
+  return {
+    write: (data) => {
+      if (!socket.destroyed) socket.write(data);
+    },
+    end: () => socket.end(),
+    destroy: () => socket.destroy(),
+  };
+}
+
+/** TLS options for `tls.connect` (and `ws` over wss) from the client options. */
+export function tlsOptions(target: Target, options: ClientOptions): tls.ConnectionOptions {
+  const o: tls.ConnectionOptions = { rejectUnauthorized: options.rejectUnauthorized ?? true };
+  if (options.ca !== undefined) o.ca = options.ca as tls.ConnectionOptions['ca'];
+  if (options.cert !== undefined) o.cert = options.cert as tls.ConnectionOptions['cert'];
+  if (options.key !== undefined) o.key = options.key as tls.ConnectionOptions['key'];
+  const servername = options.servername ?? (net.isIP(target.host) === 0 ? target.host : undefined);
+  if (servername !== undefined) o.servername = servername;
+  return o;
+}
+
+export const tcpTransport: TransportFactory = (target, _options, handlers) =>
+  wrap(net.connect({ host: target.host, port: target.port }), 'connect', handlers);
+
+export const tlsTransport: TransportFactory = (target, options, handlers) =>
+  wrap(
+    tls.connect({ host: target.host, port: target.port, ...tlsOptions(target, options) }),
+    'secureConnect',
+    handlers,
+  );

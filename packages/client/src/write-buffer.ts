@@ -1,0 +1,58 @@
+import { encodedLength, encodeInto, type Packet, type ProtocolVersion } from '@hato/protocol';
+
+const CHUNK = 64 * 1024;
+
+/**
+ * Encodes packets straight into one buffer and hands the filled region to the
+ * transport once per tick (a microtask), or at once when 64 KiB are pending. A flushed
+ * region is never written again (new packets go after it, or into a fresh buffer), so
+ * the transport may keep the bytes without a copy.
+ */
+export class WriteBuffer {
+  private buf = new Uint8Array(0);
+  private start = 0;
+  private end = 0;
+  private scheduled = false;
+  private readonly flushTask = () => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  constructor(
+    private readonly sink: (chunk: Uint8Array) => void,
+    private readonly version: ProtocolVersion,
+  ) {}
+
+  /** Bytes encoded but not yet handed to the transport. */
+  get pending(): number {
+    return this.end - this.start;
+  }
+
+  /** Encodes `packet`; throws EncodeError before writing anything if it is invalid. */
+  write(packet: Packet): void {
+    const n = encodedLength(packet, this.version);
+    if (this.buf.length - this.end < n) {
+      this.flush();
+      this.buf = new Uint8Array(Math.max(CHUNK, n));
+      this.start = this.end = 0;
+    }
+    this.end += encodeInto(packet, this.version, this.buf, this.end);
+    if (this.end - this.start >= CHUNK) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.flushTask);
+    }
+  }
+
+  flush(): void {
+    if (this.end === this.start) return;
+    const chunk = this.buf.subarray(this.start, this.end);
+    this.start = this.end;
+    this.sink(chunk);
+  }
+
+  /** Drops unflushed bytes (the connection is gone). */
+  discard(): void {
+    this.start = this.end;
+  }
+}
