@@ -20,12 +20,11 @@ import {
   varint,
 } from '@hato/testkit';
 import { describe, expect, it } from 'vitest';
-import { client, expectConnectRefused, expectDisconnectAndClose, uid, useBroker, VERSIONS } from './support.js';
+import { client, expectConnectRefused, expectDisconnectAndClose, target, uid, useBroker, VERSIONS } from './support.js';
 
 const ctx = useBroker();
 
 const MALFORMED = [0x81];
-const PROTOCOL = [0x82];
 const EITHER = [0x81, 0x82];
 
 /** Properties section for 5.0, nothing for 3.x. */
@@ -37,6 +36,8 @@ interface Case {
   /** Acceptable 5.0 DISCONNECT reason codes. */
   codes: readonly number[];
   only?: MqttVersion;
+  /** Why mosquitto is not held to this case (it accepts the packet). */
+  mosquittoDiffers?: string;
 }
 
 const CASES: Case[] = [
@@ -52,7 +53,12 @@ const CASES: Case[] = [
     bytes: (v) => Uint8Array.of(0xa0, ...unsubscribe({ version: v, packetId: 1, filters: ['a'] }).subarray(1)),
     codes: MALFORMED,
   },
-  { name: '[MQTT-2.2.2-2] PINGREQ with reserved flags 0001', bytes: () => Uint8Array.of(0xc1, 0x00), codes: MALFORMED },
+  {
+    name: '[MQTT-2.2.2-2] PINGREQ with reserved flags 0001',
+    bytes: () => Uint8Array.of(0xc1, 0x00),
+    codes: MALFORMED,
+    mosquittoDiffers: 'mosquitto 2.0.11 does not check PINGREQ flags',
+  },
   { name: '[MQTT-3.3.1-4] PUBLISH with QoS 3', bytes: (v) => rawPacket(0x36, concat([utf8('a'), u16(1), noProps(v)])), codes: MALFORMED },
   { name: '[MQTT-1.5.3-1] topic with invalid UTF-8 (0xFF)', bytes: (v) => publish({ version: v, topic: Uint8Array.of(0x61, 0xff) }), codes: MALFORMED },
   {
@@ -83,7 +89,12 @@ const CASES: Case[] = [
   { name: '[MQTT-2.2.3] truncated SUBSCRIBE (no options byte)', bytes: (v) => rawPacket(0x82, concat([u16(1), noProps(v), utf8('a')])), codes: MALFORMED },
   { name: '[MQTT-2.2.1] reserved packet type 0', bytes: () => Uint8Array.of(0x00, 0x00), codes: EITHER },
   { name: '[MQTT-4.8.0-1] a CONNACK sent by a client', bytes: (v) => rawPacket(0x20, v === 5 ? [0, 0, 0] : [0, 0]), codes: EITHER },
-  { name: '[MQTT-4.8.0-1] a SUBACK sent by a client', bytes: (v) => rawPacket(0x90, concat([u16(1), noProps(v), u8(0)])), codes: EITHER },
+  {
+    name: '[MQTT-4.8.0-1] a SUBACK sent by a client',
+    bytes: (v) => rawPacket(0x90, concat([u16(1), noProps(v), u8(0)])),
+    codes: EITHER,
+    mosquittoDiffers: 'mosquitto 2.0.11 ignores a SUBACK from a client',
+  },
   {
     name: '[MQTT-2.2.2-1] 5.0 PUBLISH with an unknown property identifier',
     bytes: () => rawPacket(0x30, concat([utf8('a'), rawProperties(Uint8Array.of(0x7f, 0x00)), Uint8Array.of(0x78)])),
@@ -127,19 +138,21 @@ const CASES: Case[] = [
 describe('10 malformed', () => {
   describe.each(VERSIONS)('$name', ({ version }) => {
     const cases = CASES.filter((c) => c.only === undefined || c.only === version);
-    it.each(cases)('$name closes that connection; others keep working', async ({ bytes, codes }) => {
-      const topic = uid('alive');
-      const bystander = await client(ctx.port, version);
-      await bystander.subscribe(topic, { qos: 1 });
-      const bad = await client(ctx.port, version);
-      bad.send(bytes(version));
-      await expectDisconnectAndClose(bad, version, codes);
-      const pub = await client(ctx.port, version);
-      await pub.publishAcked({ topic, payload: 'still here', qos: 1 });
-      const msg = await bystander.expectPacket('publish');
-      expect(msg.text).toBe('still here');
-      await bystander.ack(msg);
-    });
+    for (const { name, bytes, codes, mosquittoDiffers } of cases) {
+      it.skipIf(target === 'mosquitto' && mosquittoDiffers !== undefined)(`${name} closes that connection; others keep working`, async () => {
+        const topic = uid('alive');
+        const bystander = await client(ctx.port, version);
+        await bystander.subscribe(topic, { qos: 1 });
+        const bad = await client(ctx.port, version);
+        bad.send(bytes(version));
+        await expectDisconnectAndClose(bad, version, codes);
+        const pub = await client(ctx.port, version);
+        await pub.publishAcked({ topic, payload: 'still here', qos: 1 });
+        const msg = await bystander.expectPacket('publish');
+        expect(msg.text).toBe('still here');
+        await bystander.ack(msg);
+      });
+    }
   });
 
   describe('malformed CONNECT', () => {
@@ -158,17 +171,19 @@ describe('10 malformed', () => {
         { name: `${name} [MQTT-3.1.2-3.x] will topic with a wildcard`, version, bytes: connect({ version, clientId: uid('w'), will: { topic: 'a/#', payload: 'p' } }) },
       );
     }
-    it.each(CONNECTS)('$name: closed without a successful CONNACK; others keep working', async ({ version, bytes }) => {
-      const topic = uid('alive');
-      const bystander = await client(ctx.port, version);
-      await bystander.subscribe(topic);
-      const bad = await RawClient.connect(ctx.port, { version });
-      bad.send(bytes);
-      // [MQTT-3.1.4-1] 3.1.1: close without CONNACK; 5.0 MAY send CONNACK 0x80–0x9x first.
-      await expectConnectRefused(bad, version === 5 ? [0x80, 0x81, 0x82, 0x85, 0x8f, 0x90] : []);
-      const pub = await client(ctx.port, version);
-      pub.publish({ topic, payload: 'ok' });
-      expect((await bystander.expectPacket('publish')).text).toBe('ok');
-    });
+    for (const { name, version, bytes } of CONNECTS) {
+      it(`${name}: closed without a successful CONNACK; others keep working`, async () => {
+        const topic = uid('alive');
+        const bystander = await client(ctx.port, version);
+        await bystander.subscribe(topic);
+        const bad = await RawClient.connect(ctx.port, { version });
+        bad.send(bytes);
+        // [MQTT-3.1.4-1] 3.1.1: close without CONNACK; 5.0 MAY send CONNACK 0x80–0x9x first.
+        await expectConnectRefused(bad, version === 5 ? [0x80, 0x81, 0x82, 0x85, 0x8f, 0x90] : []);
+        const pub = await client(ctx.port, version);
+        pub.publish({ topic, payload: 'ok' });
+        expect((await bystander.expectPacket('publish')).text).toBe('ok');
+      });
+    }
   });
 });

@@ -12,7 +12,20 @@ import { join } from 'node:path';
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 export const hasMosquitto = existsSync(MOSQUITTO);
 
+const handedOut = new Set<number>();
+
+/** A port nothing listens on now, never the same twice in this process. */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await probePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function probePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -56,8 +69,8 @@ export function makeCertificates(dir: string): { ca: string; cert: string; key: 
 }
 
 export interface MosquittoOptions {
-  /** Extra lines for the config (e.g. `allow_anonymous false` + `password_file`). */
-  extraConfig?: string[];
+  /** Extra config lines (e.g. `password_file`), or a function of the temp dir that makes them. */
+  extraConfig?: string[] | ((dir: string) => string[]);
   tls?: boolean;
   websockets?: boolean;
   allowAnonymous?: boolean;
@@ -139,7 +152,8 @@ export class Mosquitto {
       lines.push(`listener ${this.tlsPort} 127.0.0.1`, `cafile ${c.ca}`, `certfile ${c.cert}`, `keyfile ${c.key}`);
     }
     if (this.wsPort) lines.push(`listener ${this.wsPort} 127.0.0.1`, 'protocol websockets');
-    lines.push(...(this.options.extraConfig ?? []));
+    const extra = this.options.extraConfig;
+    lines.push(...(typeof extra === 'function' ? extra(this.dir) : (extra ?? [])));
     writeFileSync(join(this.dir, 'mosquitto.conf'), `${lines.join('\n')}\n`);
   }
 }

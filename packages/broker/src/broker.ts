@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { MqttError, PublishPacket, Subscription, Will } from '@hato/protocol';
+import { isValidTopicName, type MqttError, type Properties, type PublishPacket, type QoS, type Subscription, type Will } from '@hato/protocol';
 import type { Client } from './client.js';
 import { Connection } from './connection.js';
 import { ServerShuttingDownError } from './errors.js';
@@ -25,7 +25,7 @@ export interface BrokerEvents {
   clientConnected: [client: Client];
   /** `reason` is undefined after a normal DISCONNECT. */
   clientDisconnected: [client: Client, reason: Error | undefined];
-  /** Every message routed: from a client (`client` set) or a will (`client` undefined). */
+  /** Every message routed: from a client (`client` set), a will or `broker.publish` (`client` undefined). */
   published: [packet: PublishPacket, client: Client | undefined];
   subscribed: [subscriptions: Subscription[], client: Client];
   unsubscribed: [filters: string[], client: Client];
@@ -65,7 +65,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.persistence = options.persistence ?? new MemoryPersistence();
     this.clusterBus = options.clusterBus ?? new LocalClusterBus();
     this.loaded = this.load();
+    this.loaded.catch(this.onLoadError);
   }
+
+  private readonly onLoadError = (err: unknown): void => {
+    this.options.logger.error({ err }, 'loading the persistence failed');
+  };
 
   /** Loads retained messages and sessions from the persistence, then emits `ready`. */
   private async load(): Promise<void> {
@@ -151,6 +156,21 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return matched;
   }
 
+  /**
+   * Publishes a message from the application (not from a client): retained store, then
+   * every matching subscription. Returns how many subscriptions/groups matched.
+   */
+  publish(message: { topic: string; payload: Uint8Array | string; qos?: QoS; retain?: boolean; properties?: Properties }): number {
+    if (!isValidTopicName(message.topic)) throw new TypeError(`invalid topic name '${message.topic}'`);
+    const payload = typeof message.payload === 'string' ? new TextEncoder().encode(message.payload) : message.payload;
+    const qos = message.qos ?? 0;
+    const retain = message.retain ?? false;
+    const routed = Message.create(message.topic, payload, qos, retain, message.properties, undefined, Date.now());
+    const packet: PublishPacket = { type: 'publish', topic: message.topic, payload, qos, retain, dup: false };
+    if (routed.properties !== undefined) packet.properties = routed.properties;
+    return this.publishMessage(routed, packet, undefined);
+  }
+
   /** Publishes a will message [MQTT-3.1.2-8]; will retain and QoS are honoured [MQTT-3.1.2-14..17]. */
   publishWill(will: Will, clientId: string): void {
     if (this.state === 'closing' || this.state === 'closed') return;
@@ -198,8 +218,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
   async close(): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.state = 'closing';
-    await Promise.all([...this.openListeners].map((listener) => listener.close()));
+    // DISCONNECT 0x8B first (written and ended now), then the listeners drop what is left.
     for (const connection of [...this.connections]) failConnection(connection, new ServerShuttingDownError());
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([...this.openListeners].map((listener) => listener.close()));
     this.sessions.stopTimers();
     const now = Date.now();
     for (const session of this.sessions.values()) {

@@ -107,10 +107,12 @@ export class Connection implements Client {
 
   private readonly onConnectTimeout = (): void => {
     this.timer = undefined;
-    if (this.state === 'awaiting-connect') failConnection(this, new ConnectTimeoutError(this.broker.options.connectTimeoutMs));
+    if (this.state === 'awaiting-connect' || this.state === 'connecting') {
+      failConnection(this, new ConnectTimeoutError(this.broker.options.connectTimeoutMs));
+    }
   };
 
-  /** Called once CONNECT arrived: stops the connect timeout. */
+  /** Called once CONNECT is accepted: stops the connect timeout. */
   stopConnectTimer(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
@@ -184,7 +186,13 @@ export class Connection implements Client {
     const stream = this.stream;
     if (stream.destroyed || !stream.writable) return;
     const chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-    if (!stream.write(chunk)) this.backloggedPublishes += publishes;
+    if (!stream.write(chunk)) {
+      this.backloggedPublishes += publishes; // 'drain' resets it and drains the session queue
+      return;
+    }
+    // Accepted without backpressure: messages queued while this tick was over the bound go now.
+    const session = this.session;
+    if (this.state === 'connected' && session !== undefined && session.queueLength > 0) this.broker.delivery.drain(session);
   }
 
   private readonly onDrain = (): void => {

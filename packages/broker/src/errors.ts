@@ -39,7 +39,7 @@ export class ServerShuttingDownError extends DisconnectError {
 export class ReceiveMaximumExceededError extends DisconnectError {
   override name = 'ReceiveMaximumExceededError';
   constructor(maximum: number) {
-    super(ReasonCode.ReceiveMaximumExceeded, `more than ${maximum} unacknowledged QoS 1/2 messages [MQTT-3.3.4-9]`);
+    super(ReasonCode.ReceiveMaximumExceeded, `more than ${maximum} unacknowledged QoS 1/2 messages [MQTT-3.3.4-7]`);
   }
 }
 

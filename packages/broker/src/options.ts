@@ -60,6 +60,14 @@ export interface BrokerOptions {
   maxWriteQueuePackets?: number;
   /** Slow-consumer bound: bytes waiting in a client's socket. Default 8 MiB. */
   maxWriteQueueBytes?: number;
+  /** Accept retained messages (5.0 CONNACK Retain Available). Default true; when false a retained PUBLISH is refused (5.0: DISCONNECT 0x9A). */
+  retainAvailable?: boolean;
+  /** Accept wildcard filters. Default true; when false they are refused per filter (5.0: 0xA2, 3.x: 0x80). */
+  wildcardSubscriptions?: boolean;
+  /** Accept `$share/{group}/{filter}`. Default true; when false refused per filter (5.0: 0x9E, 3.x: 0x80). */
+  sharedSubscriptions?: boolean;
+  /** Accept 5.0 Subscription Identifiers. Default true; when false a SUBSCRIBE carrying one is a protocol error (DISCONNECT 0xA1). */
+  subscriptionIdentifiers?: boolean;
   hooks?: BrokerHooks;
   logger?: Logger;
   /** Where sessions and retained messages live. Default: a MemoryPersistence. */
@@ -84,6 +92,10 @@ export interface ResolvedOptions {
   topicAliasMaximum: number;
   maxWriteQueuePackets: number;
   maxWriteQueueBytes: number;
+  retainAvailable: boolean;
+  wildcardSubscriptions: boolean;
+  sharedSubscriptions: boolean;
+  subscriptionIdentifiers: boolean;
   hooks: BrokerHooks;
   logger: Logger;
 }
@@ -111,6 +123,10 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     topicAliasMaximum: clamp(options.topicAliasMaximum ?? 65535, 0, 65535),
     maxWriteQueuePackets: options.maxWriteQueuePackets ?? 10_000,
     maxWriteQueueBytes: options.maxWriteQueueBytes ?? 8 * 1024 * 1024,
+    retainAvailable: options.retainAvailable ?? true,
+    wildcardSubscriptions: options.wildcardSubscriptions ?? true,
+    sharedSubscriptions: options.sharedSubscriptions ?? true,
+    subscriptionIdentifiers: options.subscriptionIdentifiers ?? true,
     hooks: options.hooks ?? {},
     logger: options.logger ?? silentLogger,
   };

@@ -60,6 +60,13 @@ describe('CONNECT', () => {
     await client.waitClosed();
   });
 
+  it('MQTT 3.1 client ids up to maxClientIdLengthV31 when configured longer', async () => {
+    b = await startBroker({ maxClientIdLengthV31: 64 });
+    const { client, connack } = await RawClient.connect(b.port, { clientId: 'x'.repeat(40), protocolVersion: 3 });
+    expect(connack.returnCode).toBe(0);
+    client.destroy();
+  });
+
   it('[MQTT-3.1.3-8] 3.1.1 zero-length client id with clean session 0 → CONNACK 0x02', async () => {
     b = await startBroker();
     const raw = await rawConnect(b.port);
@@ -107,6 +114,15 @@ describe('CONNECT', () => {
     const raw = await rawConnect(b.port);
     await raw.closed;
     expect(raw.received().length).toBe(0);
+  });
+
+  it('connectTimeoutMs also bounds an authenticate hook that never answers', async () => {
+    b = await startBroker({ connectTimeoutMs: 150, hooks: { authenticate: () => new Promise<boolean>(() => {}) } });
+    const raw = await rawConnect(b.port);
+    raw.send(rawConnectPacket('stuck'));
+    await raw.closed;
+    expect(raw.received().length).toBe(0);
+    expect(b.broker.connectionCount).toBe(0);
   });
 
   it('[MQTT-3.1.4-3] a second connection with the same id takes over (3.1.1: old one closed)', async () => {

@@ -136,7 +136,7 @@ describe('QoS 1 and 2', () => {
     sub.destroy();
   });
 
-  it('[MQTT-3.3.4-7] a 5.0 client\'s Receive Maximum bounds the outgoing window', async () => {
+  it('[MQTT-3.3.4-9] a 5.0 client\'s Receive Maximum bounds the outgoing window', async () => {
     b = await startBroker();
     const { client } = await RawClient.connect(b.port, { clientId: 'rm', protocolVersion: 5, properties: { receiveMaximum: 2 } });
     client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'rm', qos: 2 }] });

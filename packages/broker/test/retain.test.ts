@@ -96,3 +96,23 @@ describe('retained messages', () => {
     client.destroy();
   });
 });
+
+describe('broker.publish', () => {
+  it('publishes from the application, retained too', async () => {
+    const t = await startBroker();
+    try {
+      const sub = await connectClient(t.port);
+      const got = collect(sub);
+      await sub.subscribeAsync('app/#', { qos: 1 });
+      expect(t.broker.publish({ topic: 'app/hello', payload: 'from app', qos: 1, retain: true })).toBe(1);
+      await waitFor(() => got.length === 1);
+      expect(got[0]!.payload).toBe('from app');
+      expect(got[0]!.packet.retain).toBe(false);
+      expect(t.broker.retained.get('app/hello')).toBeDefined();
+      expect(() => t.broker.publish({ topic: 'bad/#', payload: '' })).toThrow(TypeError);
+    } finally {
+      await endClients();
+      await t.close();
+    }
+  });
+});

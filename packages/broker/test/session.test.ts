@@ -137,3 +137,17 @@ describe('sessions', () => {
     again.client.destroy();
   });
 });
+
+describe('broker.close()', () => {
+  it('sends 5.0 clients DISCONNECT 0x8B, closes 3.1.1 clients, and refuses new streams', async () => {
+    const t = await startBroker();
+    const v5 = await RawClient.connect(t.port, { clientId: 'c5', protocolVersion: 5 });
+    const v4 = await RawClient.connect(t.port, { clientId: 'c4' });
+    await t.close();
+    const d = (await v5.client.next('disconnect')) as mqttPacket.IDisconnectPacket;
+    expect(d.reasonCode).toBe(0x8b);
+    await v5.client.waitClosed();
+    await v4.client.waitClosed();
+    expect(t.broker.connectionCount).toBe(0);
+  });
+});

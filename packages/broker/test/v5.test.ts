@@ -58,7 +58,7 @@ describe('MQTT 5.0', () => {
     client.destroy();
   });
 
-  it('[MQTT-3.3.2-8] a topic alias above topicAliasMaximum → DISCONNECT 0x94', async () => {
+  it('[MQTT-3.3.2-9] a topic alias above topicAliasMaximum → DISCONNECT 0x94', async () => {
     b = await startBroker({ topicAliasMaximum: 2 });
     const { client } = await RawClient.connect(b.port, { clientId: 'al2', protocolVersion: 5 });
     client.send(publish('x', 'y', { properties: { topicAlias: 5 } }));
@@ -76,7 +76,7 @@ describe('MQTT 5.0', () => {
     await client.waitClosed();
   });
 
-  it('[MQTT-3.3.4-9] more unacknowledged QoS 2 than our Receive Maximum → DISCONNECT 0x93', async () => {
+  it('[MQTT-3.3.4-7] more unacknowledged QoS 2 than our Receive Maximum → DISCONNECT 0x93', async () => {
     b = await startBroker({ receiveMaximum: 2 });
     const { client } = await RawClient.connect(b.port, { clientId: 'flood', protocolVersion: 5 });
     for (let id = 1; id <= 3; id++) client.send(publish('rm', 'x', { qos: 2, messageId: id }));
@@ -126,5 +126,18 @@ describe('MQTT 5.0', () => {
     await waitFor(() => g4.length === 1 && g5.length === 1);
     expect(g4[0]!.payload).toBe('both');
     expect(g5[0]!.packet.properties?.userProperties).toEqual({ k: 'v' });
+  });
+
+  it('features can be switched off: CONNACK says so, SUBACK 0xA2 / 0x9E, DISCONNECT 0xA1 / 0x9A', async () => {
+    b = await startBroker({ wildcardSubscriptions: false, sharedSubscriptions: false, subscriptionIdentifiers: false, retainAvailable: false });
+    const { client, connack } = await RawClient.connect(b.port, { clientId: 'nofeat', protocolVersion: 5 });
+    expect(connack.properties).toMatchObject({ retainAvailable: false, wildcardSubscriptionAvailable: false, subscriptionIdentifiersAvailable: false, sharedSubscriptionAvailable: false });
+    client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/#', qos: 0 }, { topic: '$share/g/a', qos: 0 }, { topic: 'a/b', qos: 1 }] });
+    expect(((await client.next('suback')) as mqttPacket.ISubackPacket).granted).toEqual([0xa2, 0x9e, 1]);
+    client.send({ cmd: 'subscribe', messageId: 2, properties: { subscriptionIdentifier: 3 }, subscriptions: [{ topic: 'x', qos: 0 }] });
+    expect(((await client.next('disconnect')) as mqttPacket.IDisconnectPacket).reasonCode).toBe(0xa1);
+    const other = await RawClient.connect(b.port, { clientId: 'ret', protocolVersion: 5 });
+    other.client.send(publish('r', 'x', { retain: true }));
+    expect(((await other.client.next('disconnect')) as mqttPacket.IDisconnectPacket).reasonCode).toBe(0x9a);
   });
 });

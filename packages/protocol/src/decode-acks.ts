@@ -49,7 +49,7 @@ export function decodeAck(r: Reader, typeCode: number, version: ProtocolVersion)
     r.done(type);
     return { type, packetId };
   }
-  // [MQTT-3.4.2-1] remaining length 2: reason 0x00 and no properties; 3: no properties.
+  // Spec 3.4.2.1: remaining length 2: reason 0x00 and no properties; 3: no properties.
   const reasonCode = r.remaining > 0 ? checkReason(r.u8('reason code'), ackReasonCodes(typeCode), type) : 0;
   const packet: AckPacket<AckType> = { type, packetId, reasonCode };
   if (r.remaining > 0) {

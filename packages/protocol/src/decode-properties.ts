@@ -24,7 +24,7 @@ export function readProperties(r: Reader, typeCode: number): Properties | undefi
   while (r.pos < end) {
     const id = r.varint('property identifier');
     const d = id < propertiesById.length ? propertiesById[id] : undefined;
-    // [MQTT-2.2.2-2] an identifier not valid for the packet type is a Malformed Packet.
+    // Spec 2.2.2.2: an identifier not valid for the packet type is a Malformed Packet.
     if (d === undefined || (d.packets & (1 << typeCode)) === 0) {
       throw new MalformedPacketError(`property 0x${id.toString(16)} not allowed in this packet`);
     }

@@ -61,9 +61,13 @@ export function writePublish(buf: Uint8Array, pos: number, p: PublishPacket, ver
   return pos + p.payload.length;
 }
 
+/** Whether `props` holds any property (undefined values and empty lists do not count). */
 function hasProperties(props: Properties | undefined): boolean {
   if (props === undefined) return false;
-  for (const key in props) if ((props as Record<string, unknown>)[key] !== undefined) return true;
+  for (const key in props) {
+    const v = (props as Record<string, unknown>)[key];
+    if (v !== undefined && !(Array.isArray(v) && v.length === 0)) return true;
+  }
   return false;
 }
 
@@ -97,7 +101,8 @@ export function writeAck(
   if (length === 2) return pos;
   buf[pos++] = p.reasonCode ?? 0;
   if (length === 3) return pos;
-  return writeProperties(buf, pos, p.properties, propertiesLength(p.properties, typeCode));
+  const props = hasProperties(p.properties) ? p.properties : undefined;
+  return writeProperties(buf, pos, props, propertiesLength(props, typeCode));
 }
 
 export function subscribeLength(p: SubscribePacket, version: ProtocolVersion): number {

@@ -20,7 +20,7 @@ const SUBSCRIBE = 8;
 function definition(name: string, typeCode: number): PropertyDefinition {
   const d = propertiesByName.get(name);
   if (d === undefined) throw new EncodeError(0x81, `unknown property ${name}`);
-  if ((d.packets & (1 << typeCode)) === 0) throw new EncodeError(0x81, `property ${name} not allowed in this packet [MQTT-2.2.2-2]`);
+  if ((d.packets & (1 << typeCode)) === 0) throw new EncodeError(0x81, `property ${name} not allowed in this packet (spec 2.2.2.2)`);
   return d;
 }
 

@@ -15,7 +15,7 @@ function mqttParse(bytes: Uint8Array, v: ProtocolVersion): Record<string, unknow
   const parser = mqttPacket.parser({ protocolVersion: v });
   const out: Record<string, unknown>[] = [];
   const errors: Error[] = [];
-  parser.on('packet', (p: Record<string, unknown>) => out.push(p));
+  parser.on('packet', (p) => out.push(p as unknown as Record<string, unknown>));
   parser.on('error', (e: Error) => errors.push(e));
   parser.parse(Buffer.from(bytes));
   if (errors.length > 0) throw errors[0];

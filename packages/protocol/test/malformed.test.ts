@@ -75,7 +75,7 @@ const rows: Row[] = [
   { name: 'CONNECT client id with U+0000 [MQTT-1.5.4-2]', version: undefined, bytes: `10 0e ${MQTT4} 02 003c 0002 6100`, ...M },
   { name: 'CONNECT user name with U+0000 in a long string', version: undefined, bytes: frame('10', `${MQTT4} 82 003c 0000`, `0050 ${'61'.repeat(79)}00`), ...M },
   { name: 'CONNECT invalid UTF-8 in the protocol name', version: undefined, bytes: '10 0a 0004 4d51ff54 04 02 003c 0000', ...M },
-  { name: 'CONNECT 5.0 property not allowed (topic alias) [MQTT-2.2.2-2]', version: undefined, bytes: frame('10', `${MQTT5} 02 003c`, props('23 0001'), '0000'), ...M },
+  { name: 'CONNECT 5.0 property not allowed (topic alias), spec 2.2.2.2', version: undefined, bytes: frame('10', `${MQTT5} 02 003c`, props('23 0001'), '0000'), ...M },
   { name: 'CONNECT 5.0 unknown property identifier 0x05', version: undefined, bytes: frame('10', `${MQTT5} 02 003c`, props('05 00'), '0000'), ...M },
   {
     name: 'CONNECT 5.0 duplicate session expiry interval',

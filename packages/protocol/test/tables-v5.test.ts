@@ -220,7 +220,7 @@ const rows: Row[] = [
     packet: { type: 'publish', topic: '', payload: utf8('x'), qos: 0, retain: false, dup: false, properties: { topicAlias: 1 } },
   },
   {
-    name: 'PUBACK success: short form, remaining length 2 [MQTT-3.4.2-1]',
+    name: 'PUBACK success: short form, remaining length 2 (spec 3.4.2.1)',
     bytes: '40 02 0005',
     packet: { type: 'puback', packetId: 5, reasonCode: 0 },
   },
@@ -363,7 +363,7 @@ describe('5.0 packets: bytes → object', () => {
 });
 
 describe('5.0 forms the encoder does not produce but the decoder accepts', () => {
-  it('PUBACK with reason 0 and property length 0 (remaining length 4), as mqtt-packet sends [MQTT-3.4.2-1]', () => {
+  it('PUBACK with reason 0 and property length 0 (remaining length 4), as mqtt-packet sends (spec 3.4.2.2.1)', () => {
     expect(decodeOne(hex('40 04 0005 00 00'), 5)).toEqual({ type: 'puback', packetId: 5, reasonCode: 0 });
   });
   it('PUBACK 0x10 with property length 0, as mqtt-packet sends', () => {
@@ -383,6 +383,7 @@ describe('5.0 forms the encoder does not produce but the decoder accepts', () =>
   it('an empty properties object is the same as none', () => {
     expect(toHex(encode({ type: 'puback', packetId: 1, reasonCode: 0, properties: {} }, 5))).toBe('40020001');
     expect(toHex(encode({ type: 'disconnect', reasonCode: 0, properties: { reasonString: undefined } }, 5))).toBe('e000');
+    expect(toHex(encode({ type: 'pubrec', packetId: 1, reasonCode: 0x10, properties: { userProperties: [] } }, 5))).toBe('5003000110');
   });
   it('a 5-byte-long property block length is read as a variable byte integer (remaining length 2 bytes)', () => {
     const value = 'v'.repeat(200);

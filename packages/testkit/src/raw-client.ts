@@ -6,7 +6,7 @@ import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { concat, toHex } from './bytes.js';
 import * as build from './builder.js';
-import { type ConnackIn, describePacket, type PacketOf, type PacketTypeName, type ParsedPacket, parsePacket, splitPackets } from './parser.js';
+import { type ConnackIn, describePacket, PACKET_TYPES, type PacketOf, type PacketTypeName, type ParsedPacket, parsePacket, splitPackets } from './parser.js';
 
 export interface RawClientOptions {
   host?: string;
@@ -46,6 +46,10 @@ export class RawClient {
   private buffer: Uint8Array = new Uint8Array(0);
   private readonly listeners = new Set<() => void>();
   private packetId = 0;
+  /** Packet types (by number) counted in `counts` instead of being parsed and queued. */
+  private readonly countedTypes = new Set<number>();
+  /** Per type name: how many packets of a counted type arrived. */
+  readonly counts = new Map<PacketTypeName, number>();
 
   constructor(
     readonly stream: Duplex,
@@ -220,7 +224,21 @@ export class RawClient {
     this.notify();
   }
 
+  /**
+   * From now on, packets of `type` are only counted (see `counts`), not parsed or queued:
+   * for floods where keeping every packet would distort memory measurements.
+   */
+  countOnly(type: PacketTypeName): void {
+    this.countedTypes.add(PACKET_TYPES.indexOf(type));
+  }
+
   private enqueue(raw: Uint8Array): void {
+    const typeNumber = raw[0]! >> 4;
+    if (this.countedTypes.has(typeNumber)) {
+      const name = PACKET_TYPES[typeNumber]!;
+      this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+      return;
+    }
     try {
       const packet = parsePacket(raw, this.version ?? 4);
       this.history.push(packet);

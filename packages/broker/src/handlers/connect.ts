@@ -11,7 +11,6 @@ import { NEVER_EXPIRES } from '../session/session.js';
  * CONNACK → drain queue. Only `authenticate` (a hook) and `restore` (a store) may wait.
  */
 export function handleConnect(connection: Connection, packet: ConnectPacket): void | Promise<void> {
-  connection.stopConnectTimer();
   connection.state = 'connecting';
   connection.protocolVersion = packet.protocolVersion;
   const assigned = validate(connection, packet);
@@ -47,6 +46,10 @@ function validate(connection: Connection, packet: ConnectPacket): string | undef
   if (packet.will !== undefined && !isValidTopic(connection, packet.will.topic)) {
     throw new ConnectRefusedError(ReasonCode.TopicNameInvalid, 'invalid will topic');
   }
+  if (packet.will?.retain === true && !options.retainAvailable) {
+    // [MQTT-3.2.2-12] a will with retain when retain is not available.
+    throw new ConnectRefusedError(ReasonCode.RetainNotSupported, 'retained messages are not available');
+  }
   connection.id = id;
   connection.username = packet.username;
   return assigned;
@@ -79,6 +82,7 @@ function checkAuthentication(result: boolean | number): void {
 function register(connection: Connection, packet: ConnectPacket, assigned: string | undefined): void {
   if (connection.state !== 'connecting') return; // closed while a hook ran
   const broker = connection.broker;
+  connection.stopConnectTimer(); // it also bounds a slow authenticate hook
   const serverKeepAlive = keepAlive(connection, packet);
   applyProperties(connection, packet);
   const expiry = packet.protocolVersion === 5 ? connection.connectSessionExpiry : packet.cleanStart ? 0 : NEVER_EXPIRES;
@@ -118,7 +122,7 @@ function applyProperties(connection: Connection, packet: ConnectPacket): void {
     connection.sendWindow = options.maxInflightMessages;
     return;
   }
-  // [MQTT-3.3.4-7] never more unacknowledged QoS 1/2 than the client's Receive Maximum.
+  // [MQTT-3.3.4-9] never more unacknowledged QoS 1/2 than the client's Receive Maximum.
   connection.sendWindow = properties?.receiveMaximum ?? options.maxInflightMessages;
   connection.maxOutgoingPacketSize = properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
   connection.connectSessionExpiry = properties?.sessionExpiryInterval ?? 0;
@@ -132,10 +136,10 @@ function connack(connection: Connection, present: boolean, serverKeepAlive: numb
   if (version === 5) {
     const options = connection.broker.options;
     const properties: Properties = {
-      retainAvailable: true,
-      wildcardSubscriptionAvailable: true,
-      subscriptionIdentifiersAvailable: true,
-      sharedSubscriptionAvailable: true,
+      retainAvailable: options.retainAvailable,
+      wildcardSubscriptionAvailable: options.wildcardSubscriptions,
+      subscriptionIdentifiersAvailable: options.subscriptionIdentifiers,
+      sharedSubscriptionAvailable: options.sharedSubscriptions,
       topicAliasMaximum: options.topicAliasMaximum,
     };
     if (options.receiveMaximum < 65535) properties.receiveMaximum = options.receiveMaximum;

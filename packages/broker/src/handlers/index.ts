@@ -67,7 +67,7 @@ export function failConnection(connection: Connection, err: unknown): void {
   if (connection.state === 'closed') return;
   const error = asMqttError(err);
   const broker = connection.broker;
-  if (!(error instanceof ConnectionLostError) || error.cause !== undefined) {
+  if (!(error instanceof ServerShuttingDownError) && (!(error instanceof ConnectionLostError) || error.cause !== undefined)) {
     broker.options.logger.debug({ clientId: connection.id, err: error.message, reasonCode: error.reasonCode }, 'closing connection');
     broker.emit('clientError', connection, error);
   }

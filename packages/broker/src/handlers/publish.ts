@@ -1,4 +1,4 @@
-import { type PublishPacket, ReasonCode } from '@hato/protocol';
+import { MqttError, type PublishPacket, ReasonCode } from '@hato/protocol';
 import type { Connection } from '../connection.js';
 import { ReceiveMaximumExceededError, TopicNameInvalidError } from '../errors.js';
 import { Message } from '../message.js';
@@ -15,11 +15,14 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     const alias = packet.properties?.topicAlias;
     if (alias !== undefined || topic === '') {
       // [MQTT-3.3.2-7..12] throws 0x94 Topic Alias invalid (or a protocol error).
-      if (connection.aliasReceiver === undefined) throw new TopicNameInvalidError(topic);
+      if (connection.aliasReceiver === undefined) throw new MqttError(ReasonCode.TopicAliasInvalid, 'topic aliases are disabled [MQTT-3.3.2-9]');
       topic = connection.aliasReceiver.resolve(topic, alias);
     }
   }
   if (!isValidTopic(connection, topic)) throw new TopicNameInvalidError(topic); // [MQTT-3.3.2-2]
+  if (packet.retain && !connection.broker.options.retainAvailable) {
+    throw new MqttError(ReasonCode.RetainNotSupported, 'retained messages are not available (5.0 §3.3.1.3)');
+  }
   if (packet.qos === 2) {
     if (session.incomingQos2.has(packet.packetId!)) {
       // [MQTT-4.3.3-9] a re-sent QoS 2 PUBLISH before PUBREL is acknowledged, not delivered again.
@@ -49,7 +52,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   });
 }
 
-/** [MQTT-3.3.4-9] more unacknowledged QoS 1/2 than our Receive Maximum → DISCONNECT 0x93. */
+/** [MQTT-3.3.4-7] a client sending more unacknowledged QoS 1/2 than our Receive Maximum → DISCONNECT 0x93. */
 function checkReceiveMaximum(connection: Connection): void {
   if (connection.protocolVersion !== 5) return;
   const maximum = connection.broker.options.receiveMaximum;

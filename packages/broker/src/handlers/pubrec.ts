@@ -3,7 +3,7 @@ import type { Connection } from '../connection.js';
 
 /**
  * PUBREC for an outgoing QoS 2 message: answer PUBREL and wait for PUBCOMP [MQTT-4.3.3-3].
- * A 5.0 PUBREC with a failure code ends the exchange (no PUBREL) [MQTT-4.3.3-?].
+ * A 5.0 PUBREC with a failure code ends the exchange (no PUBREL) (5.0 §4.3.3).
  */
 export function handlePubrec(connection: Connection, packet: PubrecPacket): void {
   const session = connection.session!;

@@ -1,4 +1,4 @@
-import { isValidTopicFilter, parseSharedSubscription, ProtocolError, type QoS, ReasonCode, type SubscribePacket, type Subscription } from '@hato/protocol';
+import { isValidTopicFilter, MqttError, parseSharedSubscription, ProtocolError, type QoS, ReasonCode, type SubscribePacket, type Subscription } from '@hato/protocol';
 import type { Connection } from '../connection.js';
 import type { SessionSubscription } from '../session/session.js';
 
@@ -8,6 +8,9 @@ import type { SessionSubscription } from '../session/session.js';
  * subscription, per its Retain Handling [MQTT-3.3.1-9] [MQTT-3.3.1-10].
  */
 export function handleSubscribe(connection: Connection, packet: SubscribePacket): void | Promise<void> {
+  if (packet.properties?.subscriptionIdentifiers !== undefined && !connection.broker.options.subscriptionIdentifiers) {
+    throw new MqttError(ReasonCode.SubscriptionIdentifiersNotSupported, 'subscription identifiers are not supported');
+  }
   const hook = connection.broker.options.hooks.authorizeSubscribe;
   const verdicts: (boolean | number | Promise<boolean | number>)[] = [];
   let async = false;
@@ -39,6 +42,10 @@ function checkFilter(connection: Connection, subscription: Subscription): number
     return v5 ? ReasonCode.TopicFilterInvalid : 0x80;
   }
   const shared = parseSharedSubscription(filter);
+  if (shared !== null && !options.sharedSubscriptions) return v5 ? ReasonCode.SharedSubscriptionsNotSupported : 0x80;
+  if (!options.wildcardSubscriptions && (filter.includes('+') || filter.includes('#'))) {
+    return v5 ? ReasonCode.WildcardSubscriptionsNotSupported : 0x80;
+  }
   if (shared !== null && subscription.noLocal === true) {
     throw new ProtocolError('No Local on a shared subscription [MQTT-3.8.3-4]');
   }
@@ -86,7 +93,7 @@ function complete(connection: Connection, packet: SubscribePacket, verdicts: (bo
   // [MQTT-3.8.4-1] SUBACK with the same packet id.
   connection.send({ type: 'suback', packetId: packet.packetId, reasonCodes });
   for (const { subscription, isNew } of added) {
-    if (subscription.group !== undefined) continue; // no retained messages for shared subscriptions [MQTT-4.8.2-?]
+    if (subscription.group !== undefined) continue; // no retained messages for shared subscriptions (5.0 §4.8.2)
     if (subscription.retainHandling === 2 || (subscription.retainHandling === 1 && !isNew)) continue;
     broker.delivery.sendRetained(session, subscription, broker.retained.match(subscription.topicFilter));
   }

@@ -1,0 +1,54 @@
+/** Public types of the client façade: its events and the options of its methods. */
+import type {
+  ConnackPacket,
+  DisconnectPacket,
+  Packet,
+  Properties,
+  PublishPacket,
+  QoS,
+  RetainHandling,
+} from '@hato/protocol';
+
+export type ClientEvents = {
+  /** CONNACK accepted (first connection and every reconnection). */
+  connect: [connack: ConnackPacket];
+  /** A reconnect attempt starts. */
+  reconnect: [];
+  /** The connection that was up is gone (the client will retry unless it gives up). */
+  offline: [];
+  /** A transport closed; `error` says why when it was not a clean close. */
+  close: [error: Error | undefined];
+  /** The client is closed for good (`end()` or it gave up). */
+  end: [];
+  error: [error: Error];
+  /** The server sent DISCONNECT (5.0). */
+  disconnect: [packet: DisconnectPacket];
+  message: [topic: string, payload: Uint8Array, packet: PublishPacket];
+  packetsend: [packet: Packet];
+  packetreceive: [packet: Packet];
+};
+
+export interface PublishOptions {
+  qos?: QoS;
+  retain?: boolean;
+  properties?: Properties;
+}
+
+export interface SubscribeOptions {
+  qos?: QoS;
+  noLocal?: boolean;
+  retainAsPublished?: boolean;
+  retainHandling?: RetainHandling;
+  /** 5.0: subscriptionIdentifiers (one), userProperties. */
+  properties?: Properties;
+}
+
+export interface EndOptions {
+  /** Close at once, without waiting for in-flight messages or sending DISCONNECT. */
+  force?: boolean;
+  /** Ms to wait for in-flight messages before closing anyway (default 10000). */
+  timeout?: number;
+  /** 5.0 DISCONNECT reason code (default 0x00; 0x04 asks the server to publish the will). */
+  reasonCode?: number;
+  properties?: Properties;
+}

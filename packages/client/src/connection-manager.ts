@@ -1,0 +1,340 @@
+/**
+ * Owns the connection lifecycle: the state machine (connection-state.ts), one
+ * Connection per attempt, CONNECT/CONNACK, keepalive, topic aliases, server DISCONNECT,
+ * redirection (Server Reference on 0x9C/0x9D) and reconnection with backoff. Packets
+ * after CONNACK and the lifecycle milestones go to the client through `ManagerHost`.
+ */
+import {
+  type ConnackPacket,
+  type ConnectPacket,
+  type DecodeError,
+  type DisconnectPacket,
+  type Packet,
+  type ProtocolVersion,
+  TopicAliasReceiver,
+  TopicAliasSender,
+} from '@hato/protocol';
+import { backoffDelay, type ReconnectPolicy, reconnectPolicy } from './backoff.js';
+import type { ClientEvents, EndOptions } from './client-types.js';
+import { Connection } from './connection.js';
+import { type ConnectionEvent, type ConnectionState, transition } from './connection-state.js';
+import { ConnectError, DisconnectError, TimeoutError, TransportError } from './errors.js';
+import { KeepAlive } from './keepalive.js';
+import { type ClientOptions, redirectTarget, type Target } from './options.js';
+import type { TransportFactories } from './transport.js';
+
+export interface ManagerHost {
+  connectPacket(): ConnectPacket;
+  /** CONNACK accepted; the state is 'connected'. */
+  accepted(connack: ConnackPacket): void;
+  /** Every packet after CONNACK except PINGRESP and DISCONNECT. */
+  packet(packet: Packet): void;
+  /** The current connection is gone (a retry or the final close follows). */
+  lostConnection(): void;
+  /** Final close after giving up (not after `end()`). */
+  gaveUp(error: Error | undefined): void;
+  emit<K extends keyof ClientEvents>(event: K, ...args: ClientEvents[K]): void;
+  listenerCount(event: keyof ClientEvents): number;
+}
+
+const MAX_REDIRECTS = 5;
+/** CONNACK codes after which retrying can help (server busy, unavailable, rate limited). */
+const RETRYABLE_5 = new Set([0x80, 0x83, 0x88, 0x89, 0x97, 0x9f]);
+const RETRYABLE_3 = new Set([3]);
+
+export class ConnectionManager {
+  private stateValue: ConnectionState = { status: 'connecting', attempt: 0 };
+  private connection: Connection | undefined;
+  private connackValue: ConnackPacket | undefined;
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private redirects = 0;
+  private redirecting = false;
+  private aliasSender: TopicAliasSender | undefined;
+  private aliasReceiver: TopicAliasReceiver;
+  private transportClosed: (() => void) | undefined;
+  private readonly policy: ReconnectPolicy;
+  private readonly keepalive: KeepAlive;
+
+  constructor(
+    private readonly options: ClientOptions,
+    private target: Target,
+    readonly version: ProtocolVersion,
+    private readonly transports: TransportFactories,
+    private readonly host: ManagerHost,
+  ) {
+    this.policy = reconnectPolicy(options.reconnect);
+    this.aliasReceiver = new TopicAliasReceiver(options.properties?.topicAliasMaximum ?? 0);
+    this.keepalive = new KeepAlive({
+      sendPing: () => this.send({ type: 'pingreq' }),
+      deadLink: () => this.connection?.destroy(new TimeoutError('no answer to PINGREQ: the link is dead')),
+    });
+  }
+
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  /** The accepted CONNACK of the current connection. */
+  get connack(): ConnackPacket | undefined {
+    return this.connackValue;
+  }
+
+  /** True while a CONNACK-accepted connection is up (also while `end()` drains it). */
+  get isConnected(): boolean {
+    const s = this.stateValue.status;
+    return this.connackValue !== undefined && (s === 'connected' || s === 'disconnecting');
+  }
+
+  get buffered(): number {
+    return this.connection?.buffered ?? 0;
+  }
+
+  /** Starts the first attempt (the state is 'connecting' until then). */
+  open(): void {
+    if (this.stateValue.status !== 'connecting') return;
+    const factory = this.transports[this.target.protocol];
+    if (factory === undefined) {
+      const hint = this.target.protocol.startsWith('mqtt') ? ' (import connect from @hato/client/node)' : '';
+      const error = new TypeError(`no transport for ${this.target.protocol}://${hint}`);
+      this.host.emit('error', error);
+      this.close(error);
+      return;
+    }
+    const ms = this.options.connectTimeout ?? 30_000;
+    clearTimeout(this.connectTimer);
+    this.connectTimer = setTimeout(() => this.connection?.destroy(new TimeoutError(`no CONNACK within ${ms} ms`)), ms);
+    try {
+      this.connection = new Connection(factory, this.target, this.options, this.version, this, this.keepalive);
+    } catch (err) {
+      this.connection = undefined;
+      this.lost(err instanceof Error ? err : new TransportError(String(err)), false);
+    }
+  }
+
+  send(packet: Packet): void {
+    const conn = this.connection;
+    if (conn === undefined) return;
+    if (packet.type === 'publish' && this.aliasSender !== undefined && packet.properties?.topicAlias === undefined) {
+      const alias = this.aliasSender.lookup(packet.topic);
+      if (alias !== undefined)
+        packet = {
+          ...packet,
+          topic: alias.isNew ? packet.topic : '',
+          properties: { ...packet.properties, topicAlias: alias.alias },
+        };
+    }
+    conn.send(packet);
+    if (this.host.listenerCount('packetsend') > 0) this.host.emit('packetsend', packet);
+  }
+
+  /** `end()` was called: no more reconnects. */
+  beginEnd(): void {
+    this.setState({ type: 'end' });
+    clearTimeout(this.retryTimer);
+  }
+
+  /** Sends DISCONNECT (unless `force`), closes the transport, waits for it; state → closed. */
+  async finishEnd(options: EndOptions): Promise<void> {
+    const conn = this.connection;
+    if (conn && !conn.isClosed) {
+      if (options.force) conn.destroy();
+      else {
+        const closed = new Promise<void>((resolve) => {
+          this.transportClosed = resolve;
+        });
+        if (this.connackValue) {
+          const d: DisconnectPacket = { type: 'disconnect' };
+          if (this.version === 5 && options.reasonCode) d.reasonCode = options.reasonCode;
+          if (this.version === 5 && options.properties) d.properties = options.properties;
+          this.send(d); // [MQTT-3.14.4-1] then close the network connection
+        }
+        conn.end();
+        if (!(await within(closed, 2000))) conn.destroy();
+      }
+    }
+    this.setState({ type: 'closed' });
+  }
+
+  /** @internal Connection host: the transport is open, send CONNECT. */
+  onOpen(connection: Connection): void {
+    if (connection === this.connection) this.send(this.host.connectPacket());
+  }
+
+  /** @internal Connection host. */
+  onClose(connection: Connection, error: Error | undefined): void {
+    if (connection === this.connection) this.lost(error, true);
+  }
+
+  /** @internal Connection host: malformed bytes from the server. */
+  onDecodeError(connection: Connection, error: DecodeError): void {
+    if (this.version === 5) connection.send({ type: 'disconnect', reasonCode: error.reasonCode });
+    connection.end();
+    connection.destroy(error);
+  }
+
+  /** @internal Connection host: one switch for the lifecycle packets; the rest go to the client. */
+  onPacket(connection: Connection, packet: Packet): void {
+    if (connection !== this.connection) return;
+    if (this.host.listenerCount('packetreceive') > 0) this.host.emit('packetreceive', packet);
+    if (packet.type === 'connack') this.onConnack(packet);
+    // [MQTT-3.2.0-1] the first packet from the server is CONNACK.
+    else if (this.connackValue === undefined) this.protocolError('first packet from the server must be CONNACK');
+    else
+      switch (packet.type) {
+        case 'pingresp':
+          break;
+        case 'disconnect':
+          this.onDisconnect(packet);
+          break;
+        case 'publish':
+          if (this.version !== 5 || this.resolveAlias(packet)) this.host.packet(packet);
+          break;
+        case 'auth':
+          this.protocolError('enhanced authentication is not supported');
+          break;
+        case 'connect':
+        case 'subscribe':
+        case 'unsubscribe':
+        case 'pingreq':
+          this.protocolError(`unexpected ${packet.type} from the server`);
+          break;
+        default:
+          this.host.packet(packet);
+      }
+  }
+
+  private resolveAlias(packet: Packet & { type: 'publish' }): boolean {
+    try {
+      packet.topic = this.aliasReceiver.resolve(packet.topic, packet.properties?.topicAlias);
+      return true;
+    } catch (err) {
+      const code = (err as { reasonCode?: number }).reasonCode ?? 0x82;
+      this.send({ type: 'disconnect', reasonCode: code });
+      this.connection?.end();
+      this.connection?.destroy(err as Error);
+      return false;
+    }
+  }
+
+  private onConnack(connack: ConnackPacket): void {
+    clearTimeout(this.connectTimer);
+    if (this.connackValue !== undefined) this.protocolError('second CONNACK');
+    else if (connack.reasonCode !== 0) this.onRefused(connack);
+    // [MQTT-3.2.2-4] a client without session state must close on Session Present 1.
+    else if ((this.options.clean ?? true) && connack.sessionPresent)
+      this.protocolError('Session Present with Clean Start');
+    else this.onAccepted(connack);
+  }
+
+  private onAccepted(connack: ConnackPacket): void {
+    const props = connack.properties;
+    this.connackValue = connack;
+    this.redirects = 0;
+    const aliasMax = this.options.topicAliases === false ? 0 : (props?.topicAliasMaximum ?? 0);
+    this.aliasSender = aliasMax > 0 ? new TopicAliasSender(aliasMax) : undefined;
+    this.keepalive.start(props?.serverKeepAlive ?? this.options.keepalive ?? 60, this.options.pingTimeout);
+    this.setState({ type: 'connack', sessionPresent: connack.sessionPresent });
+    this.host.accepted(connack);
+  }
+
+  private onRefused(connack: ConnackPacket): void {
+    const code = connack.reasonCode;
+    const props = connack.properties;
+    const error = new ConnectError(code, this.version, props?.reasonString, props?.serverReference);
+    this.host.emit('error', error);
+    const retry = this.redirect(code, props?.serverReference) || (this.version === 5 ? RETRYABLE_5 : RETRYABLE_3).has(code);
+    this.drop(error, retry);
+  }
+
+  private onDisconnect(packet: DisconnectPacket): void {
+    const code = packet.reasonCode ?? 0;
+    const props = packet.properties;
+    const error = new DisconnectError(code, props?.reasonString, props?.serverReference);
+    this.host.emit('disconnect', packet);
+    // 0x8E Session taken over: another client uses our id; reconnecting would fight it.
+    this.drop(error, this.redirect(code, props?.serverReference) || code !== 0x8e);
+  }
+
+  /** Closes the current connection; `retry` false makes the client give up. */
+  private drop(error: Error, retry: boolean): void {
+    const conn = this.connection;
+    if (retry) {
+      conn?.destroy(error);
+      return;
+    }
+    this.connection = undefined;
+    conn?.destroy(error);
+    this.lost(error, false);
+  }
+
+  /** Follows a Server Reference on 0x9C Use another server / 0x9D Server moved. */
+  private redirect(code: number, serverReference: string | undefined): boolean {
+    if ((code !== 0x9c && code !== 0x9d) || !serverReference || this.options.followRedirects === false) return false;
+    if (this.redirects >= MAX_REDIRECTS) return false;
+    const next = redirectTarget(this.target, serverReference);
+    if (next === undefined) return false;
+    this.redirects++;
+    this.redirecting = true;
+    this.target = next;
+    return true;
+  }
+
+  private protocolError(message: string): void {
+    const conn = this.connection;
+    if (conn === undefined) return;
+    if (this.version === 5) conn.send({ type: 'disconnect', reasonCode: 0x82 });
+    conn.end();
+    conn.destroy(new TransportError(`protocol error: ${message}`));
+  }
+
+  /** The connection is gone; `retry` false means the client must give up. */
+  private lost(error: Error | undefined, retry: boolean): void {
+    clearTimeout(this.connectTimer);
+    this.keepalive.stop();
+    this.connection = undefined;
+    const hadConnack = this.connackValue !== undefined;
+    this.connackValue = undefined;
+    this.aliasSender = undefined;
+    this.aliasReceiver = new TopicAliasReceiver(this.options.properties?.topicAliasMaximum ?? 0);
+    this.host.lostConnection();
+    this.host.emit('close', error);
+    if (error !== undefined && !(error instanceof ConnectError)) this.host.emit('error', error);
+    const status = this.stateValue.status;
+    if (status === 'disconnecting') this.transportClosed?.();
+    if (status !== 'connecting' && status !== 'connected') return;
+    const canRetry = retry && this.policy !== null;
+    this.setState(error ? { type: 'lost', retry: canRetry, error } : { type: 'lost', retry: canRetry });
+    if (hadConnack) this.host.emit('offline');
+    const s = this.stateValue as ConnectionState;
+    if (s.status !== 'offline' || this.policy === null || s.attempt > this.policy.maxAttempts) {
+      this.close(error);
+      return;
+    }
+    const delay = this.redirecting ? 0 : backoffDelay(this.policy, s.attempt);
+    this.redirecting = false;
+    this.retryTimer = setTimeout(() => {
+      this.setState({ type: 'retry' });
+      this.host.emit('reconnect');
+      this.open();
+    }, delay);
+  }
+
+  private close(error: Error | undefined): void {
+    if (this.stateValue.status !== 'closed') this.setState(error ? { type: 'closed', error } : { type: 'closed' });
+    this.host.gaveUp(error);
+  }
+
+  private setState(event: ConnectionEvent): void {
+    this.stateValue = transition(this.stateValue, event);
+  }
+}
+
+/** Resolves true when `promise` settles within `ms`, false otherwise. */
+export function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([promise.then(() => true), timeout]).finally(() => clearTimeout(timer));
+}
