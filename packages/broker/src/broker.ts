@@ -193,11 +193,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.emit('clientDisconnected', connection, reason);
   }
 
-  persist(clientId: string, record: SessionRecord): void {
-    void clientId;
+  /** Saves a session snapshot through the Persistence (not awaited). */
+  persist(record: SessionRecord): void {
     this.write(this.persistence.saveSession(record));
   }
 
+  /** Deletes a session through the Persistence (not awaited). */
   unpersist(clientId: string): void {
     this.write(this.persistence.deleteSession(clientId));
   }
@@ -223,9 +224,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     await new Promise((resolve) => setImmediate(resolve));
     await Promise.all([...this.openListeners].map((listener) => listener.close()));
     this.sessions.stopTimers();
-    const now = Date.now();
     for (const session of this.sessions.values()) {
-      if (session.expiryInterval !== 0) this.persist(session.clientId, this.sessions.snapshot(session, now));
+      if (session.expiryInterval !== 0) this.persist(this.sessions.snapshot(session));
     }
     await this.clusterBus.close();
     await this.persistence.close?.();

@@ -63,7 +63,8 @@ describe('robustness', () => {
   });
 
   it('slow consumer: a subscriber that stops reading does not slow others; its QoS 0 backlog is bounded', async () => {
-    b = await startBroker({ maxWriteQueueBytes: 64 * 1024, maxWriteQueuePackets: 100 });
+    const maxBytes = 1024 * 1024;
+    b = await startBroker({ maxWriteQueueBytes: maxBytes, maxWriteQueuePackets: 1000 });
     const { client: stuck } = await RawClient.connect(b.port, { clientId: 'stuck' });
     stuck.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'flood', qos: 0 }] });
     await stuck.next('suback');
@@ -74,12 +75,19 @@ describe('robustness', () => {
     await fast.subscribeAsync('flood', { qos: 0 });
     const pub = await connectClient(b.port, { clientId: 'pub' });
     const payload = Buffer.alloc(16 * 1024, 1);
-    const total = 2000;
-    for (let i = 0; i < total; i++) pub.publish('flood', payload, { qos: 0 });
-    await waitFor(() => received === total, 10_000);
-    const stuckClient = [...(b.broker as unknown as { connections: Set<{ id: string; droppedMessages: number; stream: { writableLength: number } }> }).connections].find((c) => c.id === 'stuck')!;
+    // Rounds of 32 messages (512 KiB, under the bound for a client that reads), 64 MiB in all:
+    // far more than the stuck client's socket buffers hold.
+    for (let round = 0; round < 128; round++) {
+      for (let i = 0; i < 32; i++) pub.publish('flood', payload, { qos: 0 });
+      await waitFor(() => received === (round + 1) * 32, 10_000);
+    }
+    const connections = (b.broker as unknown as { connections: Set<{ id: string; droppedMessages: number; stream: { writableLength: number } }> }).connections;
+    const stuckClient = [...connections].find((c) => c.id === 'stuck')!;
+    const fastClient = [...connections].find((c) => c.id === 'fast')!;
+    expect(received).toBe(128 * 32);
+    expect(fastClient.droppedMessages).toBe(0);
     expect(stuckClient.droppedMessages).toBeGreaterThan(0);
-    expect(stuckClient.stream.writableLength).toBeLessThan(64 * 1024 + 100 * 17 * 1024);
+    expect(stuckClient.stream.writableLength).toBeLessThanOrEqual(maxBytes + payload.length + 64);
     stuck.destroy();
   });
 

@@ -6,6 +6,7 @@
  */
 import {
   type ConnackPacket,
+  encodedLength,
   isValidTopicFilter,
   isValidTopicName,
   type Packet,
@@ -13,7 +14,6 @@ import {
   type Properties,
   type ProtocolVersion,
   type PublishPacket,
-  type QoS,
   type Subscription,
   type UnsubackPacket,
 } from '@hato/protocol';
@@ -74,7 +74,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     });
     const isConnected = () => this.manager.isConnected;
     const send = (packet: Packet) => this.manager.send(packet);
-    this.outgoing = new OutgoingFlow({ ids: this.ids, store: this.store, isConnected, send }, options.queueLimit ?? 10_000);
+    const onDropped = (e: Error) => this.emit('error', e);
+    this.outgoing = new OutgoingFlow(
+      { ids: this.ids, store: this.store, isConnected, send, onDropped },
+      options.queueLimit ?? 10_000,
+    );
     this.incoming = new IncomingFlow({ store: this.store, send, deliver: (p) => this.deliver(p) });
     this.subscriptions = new SubscriptionManager({
       ids: this.ids,
@@ -131,6 +135,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   publish(topic: string, payload: Payload, options?: PublishOptions): Promise<PublishAck | undefined> {
     const qos = options?.qos ?? 0;
     if (this.isEnding()) return Promise.reject(new ClientClosedError());
+    if (qos !== 0 && qos !== 1 && qos !== 2) return Promise.reject(new TypeError(`invalid QoS ${qos}`));
     const alias = options?.properties?.topicAlias;
     if (!(isValidTopicName(topic) || (topic === '' && alias !== undefined)))
       return Promise.reject(new TypeError(`invalid topic name '${topic}'`));
@@ -145,6 +150,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     }
     const packet: PublishPacket = { type: 'publish', topic, payload: bytes, qos, retain: options?.retain ?? false, dup: false };
     if (this.manager.version === 5 && options?.properties !== undefined) packet.properties = options.properties;
+    if (this.tooLarge(packet)) return Promise.reject(new PublishError(0x95, topic));
     return this.outgoing.publish(packet);
   }
 
@@ -220,6 +226,13 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       writeBuffered: this.manager.buffered,
       waiters: this.waiters.length,
     };
+  }
+
+  /** [MQTT-3.1.2-24] never send a packet above the server's Maximum Packet Size (checked only near it). */
+  private tooLarge(packet: PublishPacket): boolean {
+    const max = this.manager.connack?.properties?.maximumPacketSize;
+    if (max === undefined || packet.payload.length + packet.topic.length * 3 + 16 < max / 2) return false;
+    return encodedLength({ ...packet, packetId: 1 }, this.manager.version) > max;
   }
 
   private isEnding(): boolean {

@@ -95,7 +95,9 @@ export class ConnectionManager {
     if (this.stateValue.status !== 'connecting') return;
     const factory = this.transports[this.target.protocol];
     if (factory === undefined) {
-      const hint = this.target.protocol.startsWith('mqtt') ? ' (import connect from @hato/client/node)' : '';
+      const hint = this.target.protocol.startsWith('mqtt')
+        ? ' (TCP and TLS need the Node entry: @hato/client/node)'
+        : ' (no global WebSocket here: in Node < 22 use @hato/client/node)';
       const error = new TypeError(`no transport for ${this.target.protocol}://${hint}`);
       this.host.emit('error', error);
       this.close(error);
@@ -124,7 +126,13 @@ export class ConnectionManager {
           properties: { ...packet.properties, topicAlias: alias.alias },
         };
     }
-    conn.send(packet);
+    try {
+      conn.send(packet);
+    } catch (err) {
+      // The packet was not written: forget aliases that may now be unknown to the server.
+      this.aliasSender?.reset();
+      throw err;
+    }
     if (this.host.listenerCount('packetsend') > 0) this.host.emit('packetsend', packet);
   }
 
@@ -138,7 +146,7 @@ export class ConnectionManager {
   async finishEnd(options: EndOptions): Promise<void> {
     const conn = this.connection;
     if (conn && !conn.isClosed) {
-      if (options.force) conn.destroy();
+      if (options.force || this.connackValue === undefined) conn.destroy();
       else {
         const closed = new Promise<void>((resolve) => {
           this.transportClosed = resolve;

@@ -67,6 +67,7 @@ export class KeepAlive {
       }
     } else if (now - this.lastSent >= this.intervalMs) {
       this.pingSentAt = now;
+      this.lastSent = now;
       this.host.sendPing();
     }
     if (this.intervalMs === 0) return;

@@ -25,6 +25,8 @@ export interface OutgoingHost {
   /** True when a CONNACK was received and the transport is up. */
   isConnected(): boolean;
   send(packet: Packet): void;
+  /** A queued QoS 0 message could not be encoded when its turn came (its promise had resolved). */
+  onDropped?(error: Error): void;
 }
 
 export const RESOLVED: Promise<undefined> = Promise.resolve(undefined);
@@ -52,7 +54,11 @@ export class OutgoingFlow {
   publish(packet: PublishPacket): Promise<PublishAck | undefined> {
     if (packet.qos === 0) {
       if (this.queue.length === 0 && this.host.isConnected()) {
-        this.host.send(packet);
+        try {
+          this.host.send(packet);
+        } catch (err) {
+          return Promise.reject(err);
+        }
         return RESOLVED;
       }
       if (this.queue.length >= this.queueLimit) return Promise.reject(new QueueFullError(this.queueLimit));
@@ -75,7 +81,11 @@ export class OutgoingFlow {
       const head = this.queue.peek()!;
       if (head.packet.qos === 0) {
         this.queue.shift();
-        this.host.send(head.packet);
+        try {
+          this.host.send(head.packet);
+        } catch (err) {
+          this.host.onDropped?.(err as Error);
+        }
         continue;
       }
       if (this.inflight.size >= this.receiveMaximum) break;

@@ -334,3 +334,49 @@ describe('keepalive and timeouts', () => {
     await Promise.allSettled(accepted);
   });
 });
+
+describe('server limits', () => {
+  it('[MQTT-3.1.2-24] a PUBLISH above the server Maximum Packet Size is refused locally (0x95)', async () => {
+    const s = await server();
+    const c = client(s.url);
+    const conn = await s.connection(1);
+    await conn.accept(false, { maximumPacketSize: 100 });
+    await c.connected();
+    await c.publish('big', 'x'.repeat(20));
+    const err = await c.publish('big', 'x'.repeat(200)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PublishError);
+    expect((err as PublishError).reasonCode).toBe(0x95);
+    await conn.expect('publish');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(conn.count('publish')).toBe(1);
+  });
+
+  it('[MQTT-3.2.2-11] QoS above the server Maximum QoS is refused locally (0x9B)', async () => {
+    const s = await server();
+    const c = client(s.url);
+    const conn = await s.connection(1);
+    await conn.accept(false, { maximumQoS: 1 });
+    await c.connected();
+    const err = await c.publish('q', 'x', { qos: 2 }).catch((e: unknown) => e);
+    expect((err as PublishError).reasonCode).toBe(0x9b);
+  });
+});
+
+describe('invalid input', () => {
+  it('bad topics, filters, QoS and properties reject instead of throwing, and leave no state', async () => {
+    const s = await server();
+    const c = client(s.url);
+    const conn = await s.connection(1);
+    await conn.accept();
+    await c.connected();
+    await expect(c.publish('a/+', 'x')).rejects.toThrow(TypeError);
+    await expect(c.publish('a', 'x', { qos: 3 as 0 })).rejects.toThrow(TypeError);
+    await expect(c.subscribe('a/#/b')).rejects.toThrow(TypeError);
+    const bad = { properties: { topicAlias: 0 } };
+    await expect(c.publish('a', 'x', bad)).rejects.toThrow();
+    await expect(c.publish('a', 'x', { qos: 1, ...bad })).rejects.toThrow();
+    expect(c.debugCounts()).toMatchObject({ inflight: 0, queued: 0, packetIds: 0 });
+    await c.publish('a', 'fine', { qos: 0 });
+    expect((await conn.expect('publish')).topic).toBe('a');
+  });
+});

@@ -71,6 +71,14 @@ describe.skipIf(!hasMosquitto)('client features against mosquitto', () => {
     expect(requester.debugCounts().requests).toBe(0);
   });
 
+  it('MQTT 3.1 (MQIsdp, level 3) round trip at QoS 2', async () => {
+    const c = await open({ protocolVersion: 3, clientId: 'v31-client' });
+    const got = new Promise<string>((resolve) => c.on('message', (_t, p) => resolve(text.decode(p))));
+    await c.subscribe('v31/t', { qos: 2 });
+    await c.publish('v31/t', 'старый протокол', { qos: 2 });
+    expect(await got).toBe('старый протокол');
+  });
+
   it('user properties round trip in order', async () => {
     const sub = await open();
     const got = new Promise<unknown>((resolve) => sub.on('message', (_t, _p, packet) => resolve(packet.properties)));

@@ -87,3 +87,13 @@ describe('payloads and error messages', () => {
     expect(e.message).toBe("Subscribe to 'b' refused: Topic Filter invalid (0x8f)");
   });
 });
+
+describe('browser entry in an environment without the transport', () => {
+  it('mqtt:// through @hato/client closes with a hint to use the Node entry', async () => {
+    const { connect } = await import('../src/index.js');
+    const client = connect('mqtt://127.0.0.1:1', { reconnect: false });
+    const err = await client.connected().catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/no transport for mqtt:\/\/.*@hato\/client\/node/);
+    expect(client.state.status).toBe('closed');
+  });
+});

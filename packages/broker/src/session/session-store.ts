@@ -89,6 +89,7 @@ export class SessionStore {
       return;
     }
     session.connection = undefined;
+    session.disconnectedAt = Date.now();
     const delay = will?.properties?.willDelayInterval ?? 0;
     if (session.expiryInterval === 0) {
       this.end(session);
@@ -98,7 +99,7 @@ export class SessionStore {
     if (will !== undefined && delay === 0) this.broker.publishWill(will, session.clientId);
     else if (will !== undefined) this.scheduleWill(session, will, delay * 1000);
     this.scheduleExpiry(session, session.expiryInterval * 1000);
-    this.broker.persist(session.clientId, this.snapshot(session, Date.now()));
+    this.broker.persist(this.snapshot(session));
   }
 
   private scheduleWill(session: Session, will: Will, ms: number): void {
@@ -156,11 +157,12 @@ export class SessionStore {
     }
   }
 
-  snapshot(session: Session, disconnectedAt: number): SessionRecord {
+  /** The session as a record (a connected one is stamped as disconnecting now). */
+  snapshot(session: Session): SessionRecord {
     const record: SessionRecord = {
       clientId: session.clientId,
       expiryInterval: session.expiryInterval,
-      disconnectedAt,
+      disconnectedAt: session.connection === undefined ? session.disconnectedAt : Date.now(),
       subscriptions: [...session.subscriptions.values()],
       inflight: [...session.inflight.values()],
       queued: session.queuedEntries(),
@@ -173,6 +175,7 @@ export class SessionStore {
   restore(record: SessionRecord): void {
     const session = new Session(record.clientId);
     session.expiryInterval = record.expiryInterval;
+    session.disconnectedAt = record.disconnectedAt;
     this.sessions.set(record.clientId, session);
     for (const subscription of record.subscriptions) this.subscribe(session, subscription, trieFilterOf(subscription.topicFilter, subscription));
     for (const stored of record.inflight) {

@@ -52,6 +52,8 @@ export class Session {
   /** Seconds after disconnect before the session is discarded; NEVER_EXPIRES for never. */
   expiryInterval = 0;
   expiryTimer: NodeJS.Timeout | undefined;
+  /** Epoch ms its last connection ended (expiry counts from here). */
+  disconnectedAt = 0;
   pendingWill: PendingWill | undefined;
   readonly subscriptions = new Map<string, SessionSubscription>();
   /** Outgoing QoS 1/2 in flight, by packet id, in send order. */
