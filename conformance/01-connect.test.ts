@@ -107,7 +107,7 @@ describe('01 connect', () => {
       await c.expectClose();
     });
 
-    it('[MQTT-3.1 §3.1] 3.1: zero-length client id is rejected with 0x02', async () => {
+    it('[3.1 §3.1] 3.1: zero-length client id is rejected with 0x02 (ids are 1–23 characters)', async () => {
       const c = await RawClient.connect(ctx.port);
       c.send(connect({ version: 3, clientId: '', clean: true }));
       const connack = await c.expectPacket('connack');
@@ -115,7 +115,7 @@ describe('01 connect', () => {
       await c.expectClose();
     });
 
-    it('[MQTT-3.1.3-6][MQTT-3.1.3-7] 5.0: zero-length client id gets an Assigned Client Identifier', async () => {
+    it('[MQTT-3.1.3-6][MQTT-3.1.3-7][MQTT-3.2.2-16] 5.0: zero-length client id gets a unique Assigned Client Identifier', async () => {
       const ids: unknown[] = [];
       for (let i = 0; i < 2; i++) {
         const c = await RawClient.connect(ctx.port);
@@ -142,7 +142,7 @@ describe('01 connect', () => {
       await expectConnectRefused(c, [0x01, 0x02, 0x04, 0x05]);
     });
 
-    it('[MQTT-3.1.2-18] 5.0: a password without a user name is allowed', async () => {
+    it('[MQTT-3.1.2-19] 5.0 (§3.1.2.9): a password without a user name is allowed', async () => {
       await client(ctx.port, 5, { password: 'secret' });
     });
 
@@ -151,7 +151,7 @@ describe('01 connect', () => {
     });
   });
 
-  it('[MQTT-1.5.3-1] the handshake also works when CONNECT arrives one byte at a time', async () => {
+  it('[MQTT-4.2.0-1] the handshake also works when CONNECT arrives one byte at a time', async () => {
     const c = await RawClient.connect(ctx.port, { version: 4 });
     const bytes = connect({ version: 4, clientId: uid('slow') });
     for (const byte of bytes) {

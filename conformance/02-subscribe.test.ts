@@ -10,7 +10,7 @@ const ctx = useBroker();
 
 describe('02 subscribe', () => {
   describe.each(VERSIONS)('$name', ({ version }) => {
-    it('[MQTT-3.8.4-1][MQTT-3.8.4-2] SUBACK carries the SUBSCRIBE packet id and one code per filter, in order', async () => {
+    it('[MQTT-3.8.4-1][MQTT-3.8.4-2][MQTT-3.9.3-1] SUBACK carries the SUBSCRIBE packet id and one code per filter, in order', async () => {
       const base = uid('s');
       const c = await client(ctx.port, version);
       const suback = await c.subscribe([
@@ -58,7 +58,17 @@ describe('02 subscribe', () => {
       await plus.expectNoPacket(0);
     });
 
-    it('[MQTT-3.3.5-1] overlapping subscriptions: delivered at the highest matching QoS', async () => {
+    it('[MQTT-1.5.3] non-ASCII UTF-8 topic levels are matched and delivered unchanged', async () => {
+      const base = uid('utf');
+      const topic = `${base}/ü/€/😀`;
+      const c = await client(ctx.port, version);
+      await c.subscribe(`${base}/+/€/#`);
+      const pub = await client(ctx.port, version);
+      pub.publish({ topic, payload: 'ünïcødé' });
+      expect(await c.expectPacket('publish')).toMatchObject({ topic, text: 'ünïcødé' });
+    });
+
+    it('[MQTT-3.3.5-1][MQTT-3.3.4-2] overlapping subscriptions: delivered at the highest matching QoS', async () => {
       const base = uid('ovl');
       const c = await client(ctx.port, version);
       await c.subscribe([
@@ -79,7 +89,7 @@ describe('02 subscribe', () => {
 
     // hato sends exactly one copy; mosquitto sends one copy per matching subscription, which
     // the spec allows ("MAY deliver further copies", 3.3.5 / 5.0 3.3.4).
-    it.skipIf(target === 'mosquitto')('[MQTT-3.3.5-1] overlapping subscriptions: hato sends a single copy', async () => {
+    it.skipIf(target === 'mosquitto')('[MQTT-3.3.5-1][MQTT-3.3.4-2] overlapping subscriptions: hato sends a single copy', async () => {
       const base = uid('one');
       const c = await client(ctx.port, version);
       await c.subscribe([
@@ -104,7 +114,7 @@ describe('02 subscribe', () => {
       await c.expectNoPacket(300);
     });
 
-    it('[MQTT-3.10.4-4][MQTT-3.10.4-5] UNSUBSCRIBE is answered with UNSUBACK and stops delivery', async () => {
+    it('[MQTT-3.10.4-2][MQTT-3.10.4-4] UNSUBSCRIBE is answered with UNSUBACK and stops delivery', async () => {
       const topic = uid('unsub');
       const c = await client(ctx.port, version);
       await c.subscribe(topic, { qos: 1 });
@@ -155,7 +165,7 @@ describe('02 subscribe', () => {
       expect(getProps(msg.properties, Prop.SubscriptionIdentifier)).toEqual([42]);
     });
 
-    it('[MQTT-3.3.4-4] a single copy for overlapping subscriptions lists every subscription identifier', async () => {
+    it('[MQTT-3.3.4-4][MQTT-3.3.4-5] a single copy for overlapping subscriptions lists every subscription identifier', async () => {
       const base = uid('sids');
       const c = await client(ctx.port, 5);
       await c.subscribe(`${base}/#`, { properties: [[Prop.SubscriptionIdentifier, 1]] });
@@ -172,6 +182,36 @@ describe('02 subscribe', () => {
       const ids = copies.flatMap((p) => getProps(p.properties, Prop.SubscriptionIdentifier));
       // One copy lists both; separate copies (allowed) list their own identifier each.
       expect(ids.sort()).toEqual([1, 2]);
+    });
+
+    it('[§4.8.2] a shared subscription delivers each message to one member of the group', async () => {
+      const topic = uid('shared');
+      const group = uid('g');
+      const a = await client(ctx.port, 5);
+      const b = await client(ctx.port, 5);
+      await a.subscribe(`$share/${group}/${topic}`, { qos: 1 });
+      await b.subscribe(`$share/${group}/${topic}`, { qos: 1 });
+      const pub = await client(ctx.port, 5);
+      for (let i = 0; i < 10; i++) await pub.publishAcked({ topic, payload: `s${i}`, qos: 1 });
+      const seen: string[] = [];
+      for (const member of [a, b]) {
+        for (;;) {
+          const msg = await member.expectPacket('publish', 400).catch(() => undefined);
+          if (!msg) break;
+          seen.push(msg.text);
+          await member.ack(msg);
+        }
+      }
+      expect(seen.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `s${i}`).sort());
+    });
+
+    it('[MQTT-3.8.4-3] (5.0 §3.8.4) retained messages are not sent for a new shared subscription', async () => {
+      const topic = uid('sharedret');
+      const pub = await client(ctx.port, 5);
+      await pub.publishAcked({ topic, payload: 'kept', qos: 1, retain: true });
+      const c = await client(ctx.port, 5);
+      await c.subscribe(`$share/${uid('g')}/${topic}`);
+      await c.expectNoPacket(300);
     });
 
     it('[MQTT-3.8.3-3] No Local: a client does not receive its own messages', async () => {

@@ -117,6 +117,41 @@ describe('03 qos', () => {
       expect(got).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
     });
 
+    it('[MQTT-2.3.1-2] (5.0: [MQTT-2.2.1-4]) in-flight messages to a client carry distinct non-zero packet ids', async () => {
+      const topic = uid('ids');
+      const sub = await client(ctx.port, version);
+      await sub.subscribe(topic, { qos: 2 });
+      const pub = await client(ctx.port, version);
+      for (let i = 0; i < 10; i++) await pub.publishAcked({ topic, payload: String(i), qos: i % 2 === 0 ? 1 : 2 });
+      const got = await sub.expectPublishes(10); // none acknowledged yet
+      const ids = got.map((p) => p.packetId);
+      expect(ids.every((id) => id !== undefined && id > 0)).toBe(true);
+      expect(new Set(ids).size).toBe(10);
+    });
+
+    it('[MQTT-3.3.1-3] the DUP flag of an incoming PUBLISH is not propagated to subscribers', async () => {
+      const topic = uid('dupin');
+      const sub = await client(ctx.port, version);
+      await sub.subscribe(topic, { qos: 1 });
+      const pub = await client(ctx.port, version);
+      pub.publish({ topic, payload: 'd', qos: 1, packetId: 3, dup: true });
+      expect((await pub.expectPacket('puback')).packetId).toBe(3);
+      expect(await sub.expectPacket('publish')).toMatchObject({ text: 'd', dup: false });
+    });
+
+    it('[MQTT-2.2.3] a 2 MB payload (4-byte Remaining Length) is delivered intact', async () => {
+      const topic = uid('big');
+      const payload = new Uint8Array(2 * 1024 * 1024);
+      for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
+      const sub = await client(ctx.port, version);
+      await sub.subscribe(topic, { qos: 1 });
+      const pub = await client(ctx.port, version);
+      await pub.publishAcked({ topic, payload, qos: 1 });
+      const msg = await sub.expectPacket('publish', 10_000);
+      expect(msg.payload.length).toBe(payload.length);
+      expect(Buffer.compare(Buffer.from(msg.payload), Buffer.from(payload))).toBe(0);
+    });
+
     it('[MQTT-4.4.0-1][MQTT-3.3.1-1] unacknowledged QoS 1 is re-sent with DUP and the same id on reconnect', async () => {
       const topic = uid('redo');
       const clientId = uid('redo-c');

@@ -19,7 +19,7 @@ async function drain(c: RawClient, ms = 400): Promise<string[]> {
 
 describe('04 retain', () => {
   describe.each(VERSIONS)('$name', ({ version }) => {
-    it('[MQTT-3.3.1-5][MQTT-3.3.1-6] a retained message is sent to a new subscriber with RETAIN=1', async () => {
+    it('[MQTT-3.3.1-5][MQTT-3.3.1-6][MQTT-3.3.1-8] a retained message is sent to a new subscriber with RETAIN=1', async () => {
       const topic = uid('ret');
       const pub = await client(ctx.port, version);
       await pub.publishAcked({ topic, payload: 'kept', qos: 1, retain: true });
@@ -29,7 +29,7 @@ describe('04 retain', () => {
       expect(msg).toMatchObject({ topic, text: 'kept', retain: true, qos: 1 });
     });
 
-    it('[MQTT-3.3.1-5] only the last retained message per topic is kept', async () => {
+    it('[MQTT-3.3.1-5][MQTT-3.3.1-7] only the last retained message per topic is kept', async () => {
       const topic = uid('last');
       const pub = await client(ctx.port, version);
       for (const v of ['v1', 'v2', 'v3']) await pub.publishAcked({ topic, payload: v, qos: 1, retain: true });
@@ -38,7 +38,7 @@ describe('04 retain', () => {
       expect(await drain(sub)).toEqual([`${topic}=v3`]);
     });
 
-    it('[MQTT-3.3.1-9] live delivery to an existing subscriber has RETAIN=0', async () => {
+    it('[MQTT-3.3.1-9] (5.0: [MQTT-3.3.1-12]) live delivery to an existing subscriber has RETAIN=0', async () => {
       const topic = uid('live');
       const sub = await client(ctx.port, version);
       await sub.subscribe(topic);
@@ -47,7 +47,7 @@ describe('04 retain', () => {
       expect(await sub.expectPacket('publish')).toMatchObject({ text: 'now', retain: false });
     });
 
-    it('[MQTT-3.3.1-10][MQTT-3.3.1-11] an empty retained payload deletes the retained message', async () => {
+    it('[MQTT-3.3.1-10][MQTT-3.3.1-11] (5.0: -6, -7) an empty retained payload deletes the retained message', async () => {
       const topic = uid('del');
       const pub = await client(ctx.port, version);
       await pub.publishAcked({ topic, payload: 'x', qos: 1, retain: true });
@@ -62,7 +62,7 @@ describe('04 retain', () => {
       expect(await drain(sub)).toEqual([]);
     });
 
-    it('[MQTT-3.3.1-12] a non-retained publish neither replaces nor removes the retained message', async () => {
+    it('[MQTT-3.3.1-12] (5.0: [MQTT-3.3.1-8]) a non-retained publish neither replaces nor removes the retained message', async () => {
       const topic = uid('keep');
       const pub = await client(ctx.port, version);
       await pub.publishAcked({ topic, payload: 'stay', qos: 1, retain: true });

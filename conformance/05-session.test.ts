@@ -10,7 +10,7 @@ const ctx = useBroker();
 
 describe('05 session', () => {
   describe.each(VERSIONS)('$name', ({ version }) => {
-    it('[MQTT-3.2.2-1] a clean session gets Session Present 0 and keeps nothing', async () => {
+    it('[MQTT-3.2.2-1] (5.0: [MQTT-3.2.2-2]) a clean session gets Session Present 0 and keeps nothing', async () => {
       const clientId = uid('clean');
       const topic = uid('t');
       const first = await client(ctx.port, version, { clientId, clean: true });
@@ -25,7 +25,7 @@ describe('05 session', () => {
       await second.expectNoPacket(300);
     });
 
-    it('[MQTT-3.2.2-3][MQTT-3.2.2-2] a persistent session: Session Present 0 first, then 1 on return', async () => {
+    it('[MQTT-3.2.2-2][MQTT-3.2.2-3] a persistent session: Session Present 0 first, then 1 on return', async () => {
       const clientId = uid('persist');
       const first = await client(ctx.port, version, persistent(version, clientId));
       expect(first.connack?.sessionPresent).toBe(false);
@@ -35,7 +35,7 @@ describe('05 session', () => {
       expect(second.connack?.sessionPresent).toBe(true);
     });
 
-    it('[MQTT-3.1.2-4] subscriptions of a persistent session survive a reconnect', async () => {
+    it('[MQTT-3.1.2-4] (5.0: [MQTT-3.1.2-5]) subscriptions of a persistent session survive a reconnect', async () => {
       const clientId = uid('subs');
       const topic = uid('t');
       const first = await client(ctx.port, version, persistent(version, clientId));
@@ -49,7 +49,7 @@ describe('05 session', () => {
       expect(msg).toMatchObject({ topic, text: 'still subscribed', qos: 1 });
     });
 
-    it('[MQTT-3.1.2-6] connecting clean discards the previous persistent session', async () => {
+    it('[MQTT-3.1.2-6] (5.0: [MQTT-3.1.2-4]) connecting clean discards the previous persistent session', async () => {
       const clientId = uid('discard');
       const topic = uid('t');
       const first = await client(ctx.port, version, persistent(version, clientId));
@@ -67,7 +67,7 @@ describe('05 session', () => {
       await third.expectNoPacket(300);
     });
 
-    it('[MQTT-3.1.2-4] a persistent session survives an abrupt close too', async () => {
+    it('[MQTT-3.1.2-4] (5.0: [MQTT-3.1.2-23]) a persistent session survives an abrupt close too', async () => {
       const clientId = uid('abrupt');
       const first = await client(ctx.port, version, persistent(version, clientId));
       first.destroy();
@@ -103,7 +103,7 @@ describe('05 session', () => {
       expect(late.connack?.sessionPresent).toBe(false);
     });
 
-    it('[MQTT-3.2.2-2] Clean Start 1 discards an existing session (Session Present 0)', async () => {
+    it('[MQTT-3.1.2-4][MQTT-3.2.2-2] Clean Start 1 discards an existing session (Session Present 0)', async () => {
       const clientId = uid('cs1');
       const first = await client(ctx.port, 5, persistent(5, clientId));
       first.disconnect();
@@ -112,7 +112,7 @@ describe('05 session', () => {
       expect(second.connack?.sessionPresent).toBe(false);
     });
 
-    it('[MQTT-3.14.2-2] DISCONNECT may set the Session Expiry Interval to 0 to end the session', async () => {
+    it('[§3.14.2.2.2] DISCONNECT may set the Session Expiry Interval to 0 to end the session', async () => {
       const clientId = uid('dx0');
       const first = await client(ctx.port, 5, persistent(5, clientId));
       first.disconnect({ reasonCode: 0, properties: [[Prop.SessionExpiryInterval, 0]] });
@@ -121,7 +121,7 @@ describe('05 session', () => {
       expect(second.connack?.sessionPresent).toBe(false);
     });
 
-    it('[MQTT-3.14.2-2] DISCONNECT setting a non-zero expiry when CONNECT had 0 is a protocol error', async () => {
+    it('[§3.14.2.2.2] DISCONNECT setting a non-zero expiry when CONNECT had 0 is a protocol error', async () => {
       const c = await client(ctx.port, 5, { clientId: uid('dxbad'), clean: true });
       // Sent without closing our side, so the close below is the broker's doing.
       c.send(disconnect({ version: 5, reasonCode: 0, properties: [[Prop.SessionExpiryInterval, 60]] }));

@@ -7,9 +7,10 @@ import { type ConnectOptions, disconnect, Prop, type RawClient, sleep } from '@h
 import { describe, expect, it } from 'vitest';
 import { client, KEEPALIVE_SLACK_MS, uid, useBroker, VERSIONS } from './support.js';
 
-const ctx = useBroker();
+// Tests wait on timers, so they run concurrently; each uses its own clients and topics.
+const ctx = useBroker({}, { concurrent: true });
 
-describe('06 will', () => {
+describe.concurrent('06 will', () => {
   describe.each(VERSIONS)('$name', ({ version }) => {
     /** A watcher subscribed to a fresh will topic, and connect options carrying that will. */
     async function setup(will: Partial<NonNullable<ConnectOptions['will']>> = {}) {
@@ -49,7 +50,7 @@ describe('06 will', () => {
       expect(await watcher.expectPacket('publish')).toMatchObject({ topic, text: 'gone' });
     });
 
-    it('[MQTT-3.1.4-2] the will of a connection taken over is published', async () => {
+    it('[MQTT-3.1.4-2] (5.0: [MQTT-3.1.4-3]) the will of a connection taken over is published', async () => {
       const { topic, watcher, options } = await setup();
       await client(ctx.port, version, options);
       const { will: _none, ...withoutWill } = options;
@@ -57,7 +58,7 @@ describe('06 will', () => {
       expect(await watcher.expectPacket('publish')).toMatchObject({ topic, text: 'gone' });
     });
 
-    it('[MQTT-3.1.2-16][MQTT-3.1.2-17] will retain: a retained will is kept for later subscribers', async () => {
+    it('[MQTT-3.1.2-17] (5.0: [MQTT-3.1.2-15]) will retain: a retained will is kept for later subscribers', async () => {
       const { topic, watcher, options } = await setup({ retain: true, payload: 'kept' });
       const c = await client(ctx.port, version, options);
       c.destroy();
@@ -67,7 +68,7 @@ describe('06 will', () => {
       expect(await later.expectPacket('publish')).toMatchObject({ topic, text: 'kept', retain: true });
     });
 
-    it('[MQTT-3.1.2-14] will QoS is honoured (QoS 2 will to a QoS 2 subscriber)', async () => {
+    it('[MQTT-3.1.2-14] (5.0: [MQTT-3.1.2-12]) will QoS is honoured (QoS 2 will to a QoS 2 subscriber)', async () => {
       const { topic, watcher, options } = await setup({ qos: 2 });
       const c = await client(ctx.port, version, options);
       c.destroy();
@@ -76,7 +77,7 @@ describe('06 will', () => {
       await watcher.ack(msg);
     });
 
-    it('[MQTT-3.1.2-14] will QoS 1 to a QoS 0 subscriber is delivered at QoS 0', async () => {
+    it('[MQTT-3.1.2-14][MQTT-3.8.4-6] will QoS 1 to a QoS 0 subscriber is delivered at QoS 0', async () => {
       const topic = uid('willq');
       const watcher = await client(ctx.port, version);
       await watcher.subscribe(topic, { qos: 0 });
@@ -93,7 +94,7 @@ describe('06 will', () => {
       return watcher;
     }
 
-    it('[MQTT-3.14.2-1] DISCONNECT 0x04 (with Will Message) publishes the will', async () => {
+    it('[MQTT-3.1.2-8][MQTT-3.1.2-10] DISCONNECT 0x04 (with Will Message) publishes the will', async () => {
       const topic = uid('w04');
       const watcher = await watch(topic);
       const c = await client(ctx.port, 5, { will: { topic, payload: 'asked' } });
@@ -114,7 +115,19 @@ describe('06 will', () => {
       await watcher.expectNoPacket(2500);
     });
 
-    it('[MQTT-3.1.3-9] a will with a delay is published once the delay has passed', async () => {
+    it('[MQTT-3.1.3-9] takeover by Clean Start 0 within the will delay does not publish the will', async () => {
+      const topic = uid('wtake');
+      const clientId = uid('wt');
+      const watcher = await watch(topic);
+      const will = { topic, payload: 'late', properties: [[Prop.WillDelayInterval, 2]] as const };
+      const session = [[Prop.SessionExpiryInterval, 60]] as const;
+      const first = await client(ctx.port, 5, { clientId, clean: false, will, properties: session });
+      await client(ctx.port, 5, { clientId, clean: false, properties: session });
+      await first.expectClose();
+      await watcher.expectNoPacket(2500);
+    });
+
+    it('[MQTT-3.1.2-8] a will with a delay is published once the delay has passed', async () => {
       const topic = uid('wdelay2');
       const watcher = await watch(topic);
       const will = { topic, payload: 'late', properties: [[Prop.WillDelayInterval, 1]] as const };

@@ -54,7 +54,7 @@ const CONNACK_PROPS = new Set<number>([
 ]);
 
 describe('09 MQTT 5.0 basics', () => {
-  it('[MQTT-3.2.2-3.x] CONNACK properties are CONNACK properties, each at most once, with a topic alias maximum', async () => {
+  it('[§3.2.2.3][MQTT-3.2.2-9] CONNACK properties are CONNACK properties, each at most once, with a topic alias maximum', async () => {
     const c = await client(ctx.port, 5);
     const props = c.connack!.properties;
     const ids = props.map(([id]) => id);
@@ -183,7 +183,7 @@ describe('09 MQTT 5.0 basics', () => {
       await expectDisconnectAndClose(c, 5, target === 'mosquitto' ? [0x81, 0x94] : [0x94]);
     });
 
-    it('[MQTT-3.3.2-9] Topic Alias above the server Topic Alias Maximum → DISCONNECT 0x94', async () => {
+    it('[MQTT-3.3.2-9][MQTT-3.2.2-17] Topic Alias above the server Topic Alias Maximum → DISCONNECT 0x94', async () => {
       const c = await client(ctx.port, 5);
       const max = getProp(c.connack!.properties, Prop.TopicAliasMaximum);
       const alias = (typeof max === 'number' ? max : 0) + 1;
@@ -191,7 +191,7 @@ describe('09 MQTT 5.0 basics', () => {
       await expectDisconnectAndClose(c, 5, [0x94]);
     });
 
-    it('[MQTT-3.3.2-12] an empty topic with an alias never set is a protocol error', async () => {
+    it('[§3.3.4 topic alias 3a] an empty topic with an alias never set is a protocol error', async () => {
       const c = await client(ctx.port, 5);
       c.publish({ topic: '', payload: 'x', properties: [[Prop.TopicAlias, 1]] });
       await expectDisconnectAndClose(c, 5, [0x82, 0x94]);
@@ -205,7 +205,7 @@ describe('09 MQTT 5.0 basics', () => {
   });
 
   describe('PUBLISH properties', () => {
-    it('[MQTT-3.3.2-4][MQTT-3.3.2-17][MQTT-3.3.2-18] application properties are forwarded unaltered and in order', async () => {
+    it('[MQTT-3.3.2-4][MQTT-3.3.2-15][MQTT-3.3.2-16][MQTT-3.3.2-17][MQTT-3.3.2-18][MQTT-3.3.2-20] application properties are forwarded unaltered and in order', async () => {
       const topic = uid('props');
       const sub = await client(ctx.port, 5);
       await sub.subscribe(topic);
@@ -232,7 +232,7 @@ describe('09 MQTT 5.0 basics', () => {
       ]);
     });
 
-    it('[MQTT-3.3.2-5] an expired message is not delivered to a returning session', async () => {
+    it('[MQTT-3.3.2-5][MQTT-3.3.2-6] an expired message is not delivered to a returning session', async () => {
       const topic = uid('exp');
       const clientId = uid('exp-c');
       const sub = await client(ctx.port, 5, persistent(5, clientId));
@@ -254,7 +254,38 @@ describe('09 MQTT 5.0 basics', () => {
     });
   });
 
-  it('[MQTT-3.3.2-1] a received PUBLISH carries no Topic Alias unless the client allowed aliases', async () => {
+  it('[MQTT-3.1.2-29] Request Problem Information 0: no Reason String or User Property on a PUBACK', async () => {
+    const c = await client(ctx.port, 5, { properties: [[Prop.RequestProblemInformation, 0]] });
+    c.publish({ topic: uid('rpi'), payload: 'x', qos: 1, packetId: 1 });
+    const puback = await c.expectPacket('puback');
+    expect(getProp(puback.properties, Prop.ReasonString)).toBeUndefined();
+    expect(getProp(puback.properties, Prop.UserProperty)).toBeUndefined();
+  });
+
+  describe('mixed protocol versions', () => {
+    it('[§3.3.4 comment] a 3.1.1 subscriber receives a 5.0 publication as a plain 3.1.1 PUBLISH', async () => {
+      const topic = uid('mix');
+      const old = await client(ctx.port, 4);
+      await old.subscribe(topic, { qos: 1 });
+      const pub = await client(ctx.port, 5);
+      await pub.publishAcked({ topic, payload: 'from v5', qos: 1, properties: [[Prop.UserProperty, ['k', 'v']], [Prop.ContentType, 'text/plain']] });
+      // Parsed as 3.1.1: any property bytes would have ended up in the payload.
+      expect(await old.expectPacket('publish')).toMatchObject({ topic, text: 'from v5', qos: 1 });
+    });
+
+    it('[§3.3.4 comment] a 5.0 subscriber receives a 3.1.1 publication (with retained flag handling)', async () => {
+      const topic = uid('mix2');
+      const pub = await client(ctx.port, 4);
+      await pub.publishAcked({ topic, payload: 'from v3', qos: 1, retain: true });
+      const sub = await client(ctx.port, 5);
+      await sub.subscribe(topic, { qos: 1 });
+      const msg = await sub.expectPacket('publish');
+      expect(msg).toMatchObject({ topic, text: 'from v3', qos: 1, retain: true });
+      expect(msg.properties).toEqual([]);
+    });
+  });
+
+  it('[MQTT-3.1.2-27] a received PUBLISH carries no Topic Alias unless the client allowed aliases', async () => {
     const topic = uid('noalias');
     const sub = await client(ctx.port, 5);
     await sub.subscribe(topic);

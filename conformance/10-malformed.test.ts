@@ -41,7 +41,7 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: '[MQTT-2.2.3] Remaining Length longer than 4 bytes', bytes: () => Uint8Array.of(0x30, 0xff, 0xff, 0xff, 0xff, 0x7f), codes: MALFORMED },
+  { name: '[§2.2.3][MQTT-4.8.0-1] Remaining Length longer than 4 bytes', bytes: () => Uint8Array.of(0x30, 0xff, 0xff, 0xff, 0xff, 0x7f), codes: MALFORMED },
   { name: '[MQTT-3.6.1-1] PUBREL with reserved flags 0000', bytes: () => rawPacket(0x60, [0, 1]), codes: MALFORMED },
   {
     name: '[MQTT-3.8.1-1] SUBSCRIBE with reserved flags 0000',
@@ -54,7 +54,7 @@ const CASES: Case[] = [
     codes: MALFORMED,
   },
   {
-    name: '[MQTT-2.2.2-2] PINGREQ with reserved flags 0001',
+    name: '[MQTT-2.2.2-2] (5.0: [MQTT-2.1.3-1]) PINGREQ with reserved flags 0001',
     bytes: () => Uint8Array.of(0xc1, 0x00),
     codes: MALFORMED,
     mosquittoDiffers: 'mosquitto 2.0.11 does not check PINGREQ flags',
@@ -71,7 +71,7 @@ const CASES: Case[] = [
   { name: '[MQTT-3.3.2-2] topic name with + wildcard', bytes: (v) => publish({ version: v, topic: 'a/+/c' }), codes: [0x81, 0x82, 0x90] },
   { name: '[MQTT-3.3.2-2] topic name with # wildcard', bytes: (v) => publish({ version: v, topic: 'a/#' }), codes: [0x81, 0x82, 0x90] },
   { name: '[MQTT-4.7.3-1] 3.1.1 PUBLISH with an empty topic name', bytes: (v) => publish({ version: v, topic: '' }), codes: EITHER, only: 4 },
-  { name: '[MQTT-3.3.2-1] 5.0 PUBLISH with an empty topic and no alias', bytes: (v) => publish({ version: v, topic: '' }), codes: [0x82], only: 5 },
+  { name: '[§3.3.2.1] 5.0 PUBLISH with an empty topic and no alias', bytes: (v) => publish({ version: v, topic: '' }), codes: [0x82], only: 5 },
   {
     name: '[MQTT-4.7.3-1] SUBSCRIBE with an empty topic filter',
     bytes: (v) => subscribe({ version: v, packetId: 1, subscriptions: [{ filter: '' }] }),
@@ -85,9 +85,9 @@ const CASES: Case[] = [
     codes: MALFORMED,
   },
   { name: '[MQTT-2.3.1-1] QoS 1 PUBLISH with packet id 0', bytes: (v) => publish({ version: v, topic: 'a', qos: 1, packetId: 0 }), codes: EITHER },
-  { name: '[MQTT-2.2.3] truncated PUBLISH (topic longer than the packet)', bytes: () => Uint8Array.of(0x30, 0x03, 0x00, 0x05, 0x61), codes: MALFORMED },
-  { name: '[MQTT-2.2.3] truncated SUBSCRIBE (no options byte)', bytes: (v) => rawPacket(0x82, concat([u16(1), noProps(v), utf8('a')])), codes: MALFORMED },
-  { name: '[MQTT-2.2.1] reserved packet type 0', bytes: () => Uint8Array.of(0x00, 0x00), codes: EITHER },
+  { name: '[MQTT-4.8.0-1] truncated PUBLISH (topic longer than the packet)', bytes: () => Uint8Array.of(0x30, 0x03, 0x00, 0x05, 0x61), codes: MALFORMED },
+  { name: '[MQTT-4.8.0-1] truncated SUBSCRIBE (no options byte)', bytes: (v) => rawPacket(0x82, concat([u16(1), noProps(v), utf8('a')])), codes: MALFORMED },
+  { name: '[MQTT-4.8.0-1] reserved packet type 0', bytes: () => Uint8Array.of(0x00, 0x00), codes: EITHER },
   { name: '[MQTT-4.8.0-1] a CONNACK sent by a client', bytes: (v) => rawPacket(0x20, v === 5 ? [0, 0, 0] : [0, 0]), codes: EITHER },
   {
     name: '[MQTT-4.8.0-1] a SUBACK sent by a client',
@@ -96,19 +96,19 @@ const CASES: Case[] = [
     mosquittoDiffers: 'mosquitto 2.0.11 ignores a SUBACK from a client',
   },
   {
-    name: '[MQTT-2.2.2-1] 5.0 PUBLISH with an unknown property identifier',
+    name: '[§2.2.2.2] 5.0 PUBLISH with an unknown property identifier',
     bytes: () => rawPacket(0x30, concat([utf8('a'), rawProperties(Uint8Array.of(0x7f, 0x00)), Uint8Array.of(0x78)])),
     codes: MALFORMED,
     only: 5,
   },
   {
-    name: '[MQTT-2.2.2-2] 5.0 PUBLISH with a property that is not allowed in PUBLISH (Session Expiry)',
+    name: '[§2.2.2.2] 5.0 PUBLISH with a property that is not allowed in PUBLISH (Session Expiry)',
     bytes: () => rawPacket(0x30, concat([utf8('a'), rawProperties(Uint8Array.of(0x11, 0, 0, 0, 5)), Uint8Array.of(0x78)])),
     codes: EITHER,
     only: 5,
   },
   {
-    name: '[MQTT-3.3.2-3.x] 5.0 PUBLISH with Content Type twice',
+    name: '[§3.3.2.3.9] 5.0 PUBLISH with Content Type twice',
     bytes: () =>
       publish({
         version: 5,
@@ -128,7 +128,7 @@ const CASES: Case[] = [
     only: 5,
   },
   {
-    name: '[MQTT-1.5.5-1] 5.0 property length past the end of the packet',
+    name: '[§2.2.2.1] 5.0 property length past the end of the packet',
     bytes: () => rawPacket(0x30, concat([utf8('a'), varint(50), Uint8Array.of(0x01, 0x01)])),
     codes: MALFORMED,
     only: 5,
@@ -160,15 +160,15 @@ describe('10 malformed', () => {
     for (const { version, name } of VERSIONS) {
       CONNECTS.push(
         { name: `${name} [MQTT-3.1.2-14] will QoS 3`, version, bytes: connect({ version, clientId: uid('w'), will: { topic: 't', payload: 'p', qos: 3 } }) },
-        { name: `${name} [MQTT-3.1.2-13] will QoS without the will flag`, version, bytes: connect({ version, clientId: uid('w'), extraFlags: 0x08 }) },
-        { name: `${name} [MQTT-3.1.2-15] will retain without the will flag`, version, bytes: connect({ version, clientId: uid('w'), extraFlags: 0x20 }) },
+        { name: `${name} [MQTT-3.1.2-13] (5.0: -11) will QoS without the will flag`, version, bytes: connect({ version, clientId: uid('w'), extraFlags: 0x08 }) },
+        { name: `${name} [MQTT-3.1.2-15] (5.0: -13) will retain without the will flag`, version, bytes: connect({ version, clientId: uid('w'), extraFlags: 0x20 }) },
         { name: `${name} [MQTT-1.5.3-1] client id with invalid UTF-8`, version, bytes: connect({ version, clientId: Uint8Array.of(0x61, 0xff) }) },
         {
           name: `${name} [MQTT-3.1.4-1] CONNECT truncated inside the client id`,
           version,
           bytes: rawPacket(0x10, connect({ version, clientId: 'abcdef' }).subarray(2, -3)),
         },
-        { name: `${name} [MQTT-3.1.2-3.x] will topic with a wildcard`, version, bytes: connect({ version, clientId: uid('w'), will: { topic: 'a/#', payload: 'p' } }) },
+        { name: `${name} [MQTT-3.3.2-2] will topic with a wildcard`, version, bytes: connect({ version, clientId: uid('w'), will: { topic: 'a/#', payload: 'p' } }) },
       );
     }
     for (const { name, version, bytes } of CONNECTS) {

@@ -45,8 +45,12 @@ export interface BrokerHandle {
   readonly broker: BrokerUnderTest;
 }
 
-/** Starts a broker before the tests of the current file/describe and stops it after. */
-export function useBroker(options: BrokerOptions = {}): BrokerHandle {
+/**
+ * Starts a broker before the tests of the current file/describe and stops it after.
+ * Clients are destroyed after each test, or only at the end with `concurrent: true`
+ * (files whose tests run concurrently must not close each other's clients).
+ */
+export function useBroker(options: BrokerOptions = {}, { concurrent = false } = {}): BrokerHandle {
   let broker: BrokerUnderTest | undefined;
   beforeAll(async () => {
     broker = await startBroker(options);
@@ -55,7 +59,7 @@ export function useBroker(options: BrokerOptions = {}): BrokerHandle {
     RawClient.destroyAll();
     await broker?.close();
   });
-  afterEach(() => RawClient.destroyAll());
+  if (!concurrent) afterEach(() => RawClient.destroyAll());
   return {
     get broker() {
       if (!broker) throw new Error('broker not started');

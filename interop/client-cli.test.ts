@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Broker } from '@hato/broker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAsync } from '../packages/client/src/node.js';
 import { hasMosquitto, Mosquitto } from './client-support/mosquitto.js';
@@ -133,5 +134,22 @@ describe.skipIf(!hasMosquitto)('hato pub / hato sub against mosquitto', () => {
     const b = await hato(['pub', '-p', `${m.port}`, '-t', 'cli/s', '-f', file]).done;
     expect(b.code).toBe(0);
     expect(onlyMessages((await sub.done).stdout)).toBe('a\nb\nfrom a file');
+  });
+});
+
+describe('hato pub / hato sub against hato', () => {
+  const broker = new Broker();
+  let port = 0;
+  beforeAll(async () => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first`);
+    port = (await broker.listen({ port: 0, host: '127.0.0.1' })).port;
+  });
+  afterAll(() => broker.close());
+
+  it('pub -l → sub -C 2 -v round trip', async () => {
+    const sub = await subscriber(['sub', '-h', '127.0.0.1', '-p', `${port}`, '-t', 'h/#', '-C', '2', '-v', '-q', '2']);
+    const pub = await hato(['pub', '-h', '127.0.0.1', '-p', `${port}`, '-t', 'h/x', '-l', '-q', '1'], 'いち\nに\n').done;
+    expect(pub.code).toBe(0);
+    expect(onlyMessages((await sub.done).stdout)).toBe('h/x いち\nh/x に');
   });
 });

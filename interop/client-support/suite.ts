@@ -141,26 +141,33 @@ export function clientSuite(target: BrokerTarget, versions: (4 | 5)[] = [5, 4]):
           });
 
           const restartTest = target.restart ? test : it.skip;
-          restartTest('reconnects after a broker restart; no QoS 1 message lost', { timeout: 60_000 }, async () => {
-            const topic = uid('restart');
-            const sub = await open({ clientId: uid('rsub'), clean: false });
-            const received = new Set<string>();
-            sub.on('message', (_t, p) => received.add(text.decode(p)));
-            await sub.subscribe(topic, { qos: 1 });
-            const pub = await open({ clientId: uid('rpub'), clean: false });
-            const reconnected = new Promise<void>((resolve) => sub.once('reconnect', resolve));
-            const acks: Promise<unknown>[] = [];
-            const total = 60;
-            for (let i = 0; i < total; i++) {
-              acks.push(pub.publish(topic, `n${i}`, { qos: 1 }));
-              if (i === 20) void target.restart!();
-              await new Promise((r) => setTimeout(r, 25));
-            }
-            await Promise.all(acks);
-            await reconnected;
-            await until(() => received.size === total, 20_000);
-            expect([...received].sort()).toEqual(Array.from({ length: total }, (_, i) => `n${i}`).sort());
-          });
+          restartTest(
+            'reconnects after a broker restart; no QoS 1/2 message lost, no QoS 2 message twice',
+            { timeout: 60_000 },
+            async () => {
+              const topic = uid('restart');
+              const sub = await open({ clientId: uid('rsub'), clean: false });
+              const received: string[] = [];
+              sub.on('message', (_t, p) => received.push(text.decode(p)));
+              await sub.subscribe(topic, { qos: 2 });
+              const pub = await open({ clientId: uid('rpub'), clean: false });
+              const reconnected = new Promise<void>((resolve) => sub.once('reconnect', resolve));
+              const acks: Promise<unknown>[] = [];
+              const total = 60;
+              const name = (i: number) => `n${i}-q${1 + (i % 2)}`;
+              for (let i = 0; i < total; i++) {
+                acks.push(pub.publish(topic, name(i), { qos: (1 + (i % 2)) as 1 | 2 }));
+                if (i === 20) void target.restart!();
+                await new Promise((r) => setTimeout(r, 25));
+              }
+              await Promise.all(acks);
+              await reconnected;
+              await until(() => new Set(received).size === total, 20_000);
+              expect([...new Set(received)].sort()).toEqual(Array.from({ length: total }, (_, i) => name(i)).sort());
+              const qos2 = received.filter((m) => m.endsWith('-q2'));
+              expect(qos2.length).toBe(new Set(qos2).size); // exactly once
+            },
+          );
         });
       }
     }

@@ -10,7 +10,9 @@ import {
   type DecodeError,
   type DisconnectPacket,
   type Packet,
+  type Properties,
   type ProtocolVersion,
+  type PublishPacket,
   TopicAliasReceiver,
   TopicAliasSender,
 } from '@hato/protocol';
@@ -52,6 +54,7 @@ export class ConnectionManager {
   private redirecting = false;
   private aliasSender: TopicAliasSender | undefined;
   private aliasReceiver: TopicAliasReceiver;
+  private readonly aliasProperties: Properties = { topicAlias: 0 };
   private transportClosed: (() => void) | undefined;
   private readonly policy: ReconnectPolicy;
   private readonly keepalive: KeepAlive;
@@ -119,21 +122,39 @@ export class ConnectionManager {
     if (conn === undefined) return;
     if (packet.type === 'publish' && this.aliasSender !== undefined && packet.properties?.topicAlias === undefined) {
       const alias = this.aliasSender.lookup(packet.topic);
-      if (alias !== undefined)
-        packet = {
-          ...packet,
-          topic: alias.isNew ? packet.topic : '',
-          properties: { ...packet.properties, topicAlias: alias.alias },
-        };
+      if (alias !== undefined) {
+        this.sendAliased(conn, packet, alias.alias, alias.isNew);
+        return;
+      }
     }
+    conn.send(packet);
+    if (this.host.listenerCount('packetsend') > 0) this.host.emit('packetsend', packet);
+  }
+
+  /**
+   * Sends a PUBLISH with a topic alias without copying it: the packet (kept as is for a
+   * re-send after reconnect, when aliases start over) is patched for the encoder and
+   * restored right after; a packet without properties borrows one shared object.
+   */
+  private sendAliased(conn: Connection, packet: PublishPacket, alias: number, isNew: boolean): void {
+    const { topic, properties } = packet;
+    if (properties === undefined) {
+      this.aliasProperties.topicAlias = alias;
+      packet.properties = this.aliasProperties;
+    } else packet.properties = { ...properties, topicAlias: alias };
+    if (!isNew) packet.topic = '';
     try {
       conn.send(packet);
+      if (this.host.listenerCount('packetsend') > 0)
+        this.host.emit('packetsend', { ...packet, properties: { ...packet.properties } });
     } catch (err) {
-      // The packet was not written: forget aliases that may now be unknown to the server.
+      // Not written: the server may not know this alias now, so start the mapping over.
       this.aliasSender?.reset();
       throw err;
+    } finally {
+      packet.topic = topic;
+      packet.properties = properties;
     }
-    if (this.host.listenerCount('packetsend') > 0) this.host.emit('packetsend', packet);
   }
 
   /** `end()` was called: no more reconnects. */

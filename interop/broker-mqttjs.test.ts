@@ -1,7 +1,7 @@
 // Interop: MQTT.js (devDependency `mqtt`) against hato's broker over TCP and WebSocket, for
 // MQTT 3.1.1 and 5.0: QoS 0/1/2 round trips, retained, will of a killed client, persistent
 // session catching up, and 1:1, 1:N, N:1, N:N.
-import { startBroker, type StartedBroker } from '@hato/testkit';
+import { startBroker, type BrokerUnderTest } from '@hato/testkit';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -30,7 +30,7 @@ function collect(client: MqttClient) {
 }
 
 describe.each(cases)('MQTT.js over %s, protocol %i, against hato', (transport, protocolVersion) => {
-  let broker: StartedBroker;
+  let broker: BrokerUnderTest;
   const clients: MqttClient[] = [];
   const url = () =>
     transport === 'tcp' ? `mqtt://127.0.0.1:${broker.port}` : `ws://127.0.0.1:${broker.wsPort}/mqtt`;

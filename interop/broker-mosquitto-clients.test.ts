@@ -1,14 +1,14 @@
 // Interop: the real mosquitto_pub / mosquitto_sub (Debian mosquitto-clients) against hato's
 // broker, for MQTT 3.1.1 and 5.0. Covers QoS 0/1/2 round trips, retained messages, the will
 // of a killed client, a persistent session catching up, and 1:1, 1:N, N:1, N:N fan patterns.
-import { startBroker, type StartedBroker } from '@hato/testkit';
+import { startBroker, type BrokerUnderTest } from '@hato/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mosquittoPub, mosquittoSub, type SubProcess } from './mosquitto-cli.js';
 
 const versions = [['mqttv311'], ['mqttv5']] as const;
 
 describe.each(versions)('mosquitto_pub/sub -V %s against hato', (version) => {
-  let broker: StartedBroker;
+  let broker: BrokerUnderTest;
   const subs: SubProcess[] = [];
   const base = () => ['-h', '127.0.0.1', '-p', String(broker.port), '-V', version];
   const sub = async (args: string[]) => {
