@@ -32,6 +32,17 @@ describe('02 subscribe', () => {
       await c.expectNoPacket(300);
     });
 
+    it('[MQTT-4.7.1-3] (§4.7.1.3 example) "x/+" matches "x/" but not "x"', async () => {
+      const base = uid('plus2');
+      const c = await client(ctx.port, version);
+      await c.subscribe(`${base}/+`);
+      const pub = await client(ctx.port, version);
+      pub.publish({ topic: base, payload: 'parent' });
+      pub.publish({ topic: `${base}/`, payload: 'empty level' });
+      expect(await c.expectPacket('publish')).toMatchObject({ topic: `${base}/`, text: 'empty level' });
+      await c.expectNoPacket(300);
+    });
+
     it('[MQTT-4.7.1-2] # matches the parent level and every level below', async () => {
       const base = uid('hash');
       const c = await client(ctx.port, version);
@@ -127,6 +138,31 @@ describe('02 subscribe', () => {
       await c.expectNoPacket(300);
     });
 
+    it('[MQTT-3.8.4-4] (5.0: -5) a SUBSCRIBE with 300 filters gets one SUBACK with 300 codes', async () => {
+      const base = uid('many');
+      const c = await client(ctx.port, version);
+      const subs = Array.from({ length: 300 }, (_, i) => ({ filter: `${base}/${i}`, qos: i % 3 }));
+      const suback = await c.subscribe(subs);
+      expect(suback.reasonCodes).toEqual(subs.map((s) => s.qos));
+      const pub = await client(ctx.port, version);
+      pub.publish({ topic: `${base}/299`, payload: 'last' });
+      expect((await c.expectPacket('publish')).topic).toBe(`${base}/299`);
+    });
+
+    it('[MQTT-3.10.4-6] an UNSUBSCRIBE with several filters removes each and gets one UNSUBACK', async () => {
+      const base = uid('multi');
+      const c = await client(ctx.port, version);
+      await c.subscribe([{ filter: `${base}/a` }, { filter: `${base}/b` }, { filter: `${base}/c` }]);
+      c.send(unsubscribe({ version, packetId: 9, filters: [`${base}/a`, `${base}/b`, `${base}/zz`] }));
+      const unsuback = await c.expectPacket('unsuback');
+      expect(unsuback.packetId).toBe(9);
+      if (version === 5) expect(unsuback.reasonCodes).toEqual([0x00, 0x00, 0x11]); // [MQTT-3.11.3-1]
+      const pub = await client(ctx.port, version);
+      for (const t of ['a', 'b', 'c']) pub.publish({ topic: `${base}/${t}`, payload: t });
+      expect((await c.expectPacket('publish')).topic).toBe(`${base}/c`);
+      await c.expectNoPacket(300);
+    });
+
     it('[MQTT-3.10.4-5] UNSUBSCRIBE of a filter never subscribed still gets an UNSUBACK', async () => {
       const c = await client(ctx.port, version);
       c.send(unsubscribe({ version, packetId: 5, filters: [uid('never'), uid('never')] }));
@@ -163,6 +199,28 @@ describe('02 subscribe', () => {
       pub.publish({ topic, payload: 'id' });
       const msg = await c.expectPacket('publish');
       expect(getProps(msg.properties, Prop.SubscriptionIdentifier)).toEqual([42]);
+    });
+
+    it('[§3.8.4] re-subscribing without a Subscription Identifier removes it', async () => {
+      const topic = uid('sidgone');
+      const c = await client(ctx.port, 5);
+      await c.subscribe(topic, { properties: [[Prop.SubscriptionIdentifier, 7]] });
+      await c.subscribe(topic);
+      const pub = await client(ctx.port, 5);
+      pub.publish({ topic, payload: 'no id' });
+      const msg = await c.expectPacket('publish');
+      expect(getProps(msg.properties, Prop.SubscriptionIdentifier)).toEqual([]);
+    });
+
+    it('[MQTT-3.3.4-3] a retained message sent at subscribe carries the Subscription Identifier', async () => {
+      const topic = uid('sidret');
+      const pub = await client(ctx.port, 5);
+      await pub.publishAcked({ topic, payload: 'r', qos: 1, retain: true });
+      const c = await client(ctx.port, 5);
+      await c.subscribe(topic, { properties: [[Prop.SubscriptionIdentifier, 9]] });
+      const msg = await c.expectPacket('publish');
+      expect(msg.retain).toBe(true);
+      expect(getProps(msg.properties, Prop.SubscriptionIdentifier)).toEqual([9]);
     });
 
     it('[MQTT-3.3.4-4][MQTT-3.3.4-5] a single copy for overlapping subscriptions lists every subscription identifier', async () => {
@@ -205,13 +263,25 @@ describe('02 subscribe', () => {
       expect(seen.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `s${i}`).sort());
     });
 
-    it('[MQTT-3.8.4-3] (5.0 §3.8.4) retained messages are not sent for a new shared subscription', async () => {
+    // mosquitto 2.0.11 sends retained messages for a new shared subscription.
+    it.skipIf(target === 'mosquitto')('[§3.8.4] retained messages are not sent for a new shared subscription', async () => {
       const topic = uid('sharedret');
       const pub = await client(ctx.port, 5);
       await pub.publishAcked({ topic, payload: 'kept', qos: 1, retain: true });
       const c = await client(ctx.port, 5);
       await c.subscribe(`$share/${uid('g')}/${topic}`);
       await c.expectNoPacket(300);
+    });
+
+    it('[MQTT-4.8.2-1][MQTT-4.8.2-2] an invalid shared subscription filter is not granted', async () => {
+      const c = await client(ctx.port, 5);
+      const outcome = await c
+        .subscribe([{ filter: '$share/g' }, { filter: '$share/g+x/t' }])
+        .then((suback) => suback.reasonCodes)
+        .catch(() => 'closed');
+      // Either failure codes (0x8F Topic Filter invalid) or a protocol-error close.
+      if (outcome === 'closed') await c.expectClose();
+      else for (const code of outcome) expect(code).toBeGreaterThanOrEqual(0x80);
     });
 
     it('[MQTT-3.8.3-3] No Local: a client does not receive its own messages', async () => {

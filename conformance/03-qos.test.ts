@@ -88,6 +88,26 @@ describe('03 qos', () => {
       expect((await sub.expectPacket('publish')).text).toBe('again');
     });
 
+    it('[MQTT-4.3.3-2][MQTT-4.4.0-1] inbound QoS 2 state survives a reconnect: no duplicate, PUBREL completes', async () => {
+      const topic = uid('q2s');
+      const clientId = uid('q2s-pub');
+      const sub = await client(ctx.port, version);
+      await sub.subscribe(topic, { qos: 2 });
+      const pub = await client(ctx.port, version, persistent(version, clientId));
+      pub.publish({ topic, payload: 'once', qos: 2, packetId: 5 });
+      expect((await pub.expectPacket('pubrec')).packetId).toBe(5);
+      pub.destroy(); // before PUBREL
+      const back = await client(ctx.port, version, persistent(version, clientId));
+      back.publish({ topic, payload: 'once', qos: 2, packetId: 5, dup: true });
+      expect((await back.expectPacket('pubrec')).packetId).toBe(5);
+      back.send(pubrel(5));
+      expect(await back.expectPacket('pubcomp')).toMatchObject({ packetId: 5, reasonCode: 0 });
+      const msg = await sub.expectPacket('publish');
+      expect(msg.text).toBe('once');
+      await sub.ack(msg);
+      await sub.expectNoPacket(400);
+    });
+
     it('[MQTT-3.8.4-6] delivery QoS is the minimum of published and granted QoS', async () => {
       const topic = uid('min');
       const sub0 = await client(ctx.port, version);

@@ -2,7 +2,7 @@
  * 04 — Retained messages: one per topic, sent to new subscribers with RETAIN=1, empty
  * payload deletes, wildcard matching, live delivery has RETAIN=0, 5.0 retain options.
  */
-import type { RawClient } from '@hato/testkit';
+import { Prop, type RawClient, sleep } from '@hato/testkit';
 import { describe, expect, it } from 'vitest';
 import { client, uid, useBroker, VERSIONS } from './support.js';
 
@@ -141,6 +141,19 @@ describe('04 retain', () => {
       const sub = await client(ctx.port, 5);
       await sub.subscribe([{ filter: topic, retainHandling: 2 }]);
       await sub.expectNoPacket(300);
+    });
+
+    it('[MQTT-3.3.2-5] (§3.3.1.3) an expired retained message is no longer sent to new subscribers', async () => {
+      const topic = uid('rexp');
+      const pub = await client(ctx.port, 5);
+      await pub.publishAcked({ topic, payload: 'brief', qos: 1, retain: true, properties: [[Prop.MessageExpiryInterval, 1]] });
+      const early = await client(ctx.port, 5);
+      await early.subscribe(topic);
+      expect((await early.expectPacket('publish')).text).toBe('brief');
+      await sleep(2200);
+      const late = await client(ctx.port, 5);
+      await late.subscribe(topic);
+      await late.expectNoPacket(300);
     });
 
     it('[MQTT-3.3.1-12][MQTT-3.3.1-13] Retain As Published keeps RETAIN=1 on live delivery', async () => {

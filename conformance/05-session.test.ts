@@ -67,6 +67,19 @@ describe('05 session', () => {
       await third.expectNoPacket(300);
     });
 
+    it('[MQTT-3.1.4-2][MQTT-3.2.2-2] a takeover by Clean Session 0 resumes the session (Session Present 1, subscriptions kept)', async () => {
+      const clientId = uid('resume');
+      const topic = uid('t');
+      const first = await client(ctx.port, version, persistent(version, clientId));
+      await first.subscribe(topic, { qos: 1 });
+      const second = await client(ctx.port, version, persistent(version, clientId));
+      expect(second.connack?.sessionPresent).toBe(true);
+      await first.expectClose();
+      const pub = await client(ctx.port, version);
+      await pub.publishAcked({ topic, payload: 'resumed', qos: 1 });
+      expect((await second.expectPacket('publish')).text).toBe('resumed');
+    });
+
     it('[MQTT-3.1.2-4] (5.0: [MQTT-3.1.2-23]) a persistent session survives an abrupt close too', async () => {
       const clientId = uid('abrupt');
       const first = await client(ctx.port, version, persistent(version, clientId));

@@ -2,7 +2,7 @@
  * 07 — Keep alive: PINGREQ/PINGRESP, disconnect after 1.5 × keep alive of silence,
  * keep alive 0, and sockets that never send CONNECT (connect timeout).
  */
-import { pingreq, RawClient, sleep, startBroker } from '@hato/testkit';
+import { connect, pingreq, publish, RawClient, sleep, startBroker } from '@hato/testkit';
 import { describe, expect, it } from 'vitest';
 import { client, expectDisconnectAndClose, KEEPALIVE_SLACK_MS, target, useBroker, VERSIONS } from './support.js';
 
@@ -49,6 +49,24 @@ describe.concurrent('07 keepalive', () => {
     });
   });
 
+  it.each(VERSIONS)(
+    '[MQTT-3.1.2-24] $name: bytes trickled without completing a Control Packet do not keep the connection alive',
+    async ({ version }) => {
+      const c = await client(ctx.port, version, { keepAlive: 1 });
+      const packet = publish({ version, topic: 'trickle', payload: 'x'.repeat(200) });
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (sent < packet.length && !c.closed) c.send(packet.subarray(sent, ++sent));
+      }, 150);
+      try {
+        await c.expectClose(KEEPALIVE_SLACK_MS);
+        expect(sent).toBeLessThan(packet.length);
+      } finally {
+        clearInterval(timer);
+      }
+    },
+  );
+
   // mosquitto has no option for a CONNECT timeout; hato's connectTimeoutMs drops idle sockets.
   it.skipIf(target === 'mosquitto')('[§3.1.4 step 1] a socket that never sends CONNECT is closed after connectTimeoutMs', async () => {
     const broker = await startBroker({ connectTimeoutMs: 300 });
@@ -57,6 +75,23 @@ describe.concurrent('07 keepalive', () => {
       const leftover = await idle.expectClose(3000);
       expect(leftover).toEqual([]);
     } finally {
+      await broker.close();
+    }
+  });
+
+  it.skipIf(target === 'mosquitto')('[§3.1.4 step 1] a CONNECT trickled byte by byte does not outlive connectTimeoutMs', async () => {
+    const broker = await startBroker({ connectTimeoutMs: 300 });
+    const slow = await RawClient.connect(broker.port, { version: 4 });
+    const bytes = connect({ version: 4, clientId: 'x'.repeat(200) });
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (sent < bytes.length && !slow.closed) slow.send(bytes.subarray(sent, ++sent));
+    }, 50);
+    try {
+      expect(await slow.expectClose(3000)).toEqual([]);
+      expect(sent).toBeLessThan(bytes.length);
+    } finally {
+      clearInterval(timer);
       await broker.close();
     }
   });

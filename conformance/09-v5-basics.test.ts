@@ -16,7 +16,7 @@ import {
   supportsOption,
 } from '@hato/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { client, expectDisconnectAndClose, persistent, target, uid, useBroker } from './support.js';
+import { client, expectDisconnectAndClose, KEEPALIVE_SLACK_MS, persistent, target, uid, useBroker } from './support.js';
 
 const ctx = useBroker();
 
@@ -133,6 +133,16 @@ describe('09 MQTT 5.0 basics', () => {
   });
 
   describe('Maximum Packet Size', () => {
+    it.skipIf(!supportsOption('maximumPacketSize'))(
+      '[MQTT-3.2.2-15] an announced Remaining Length above the server maximum is refused before the body arrives',
+      async () => {
+        const broker = await brokerWith({ maximumPacketSize: 1024 });
+        const c = await client(broker.port, 5);
+        c.send(Uint8Array.of(0x30, 0x80, 0x80, 0x40, 0x00)); // PUBLISH header: 1 MiB follows (never sent)
+        await expectDisconnectAndClose(c, 5, [0x95]);
+      },
+    );
+
     it('[MQTT-3.1.2-24][MQTT-3.1.2-25] a message larger than the client Maximum Packet Size is not sent to it', async () => {
       const topic = uid('mps');
       const sub = await client(ctx.port, 5, { properties: [[Prop.MaximumPacketSize, 128]] });
@@ -144,6 +154,16 @@ describe('09 MQTT 5.0 basics', () => {
       const got = await sub.expectPublishes(2);
       expect(got.map((p) => p.text)).toEqual(['small', 'small again']);
       for (const p of got) await sub.ack(p);
+      await sub.expectNoPacket(300);
+      expect(sub.closed).toBe(false);
+    });
+
+    it('[MQTT-3.1.2-24][MQTT-3.1.2-25] a retained message larger than the client Maximum Packet Size is not sent at subscribe', async () => {
+      const topic = uid('mpsret');
+      const pub = await client(ctx.port, 5);
+      await pub.publishAcked({ topic, payload: 'R'.repeat(500), qos: 1, retain: true });
+      const sub = await client(ctx.port, 5, { properties: [[Prop.MaximumPacketSize, 128]] });
+      await sub.subscribe(topic, { qos: 1 });
       await sub.expectNoPacket(300);
       expect(sub.closed).toBe(false);
     });
@@ -176,6 +196,20 @@ describe('09 MQTT 5.0 basics', () => {
       for (const p of got) expect(getProp(p.properties, Prop.TopicAlias)).toBeUndefined();
     });
 
+    it('[§3.3.4 topic alias 2b] sending an alias with a new topic remaps it', async () => {
+      const a = uid('ta');
+      const b = uid('tb');
+      const sub = await client(ctx.port, 5);
+      await sub.subscribe(a);
+      await sub.subscribe(b);
+      const c = await client(ctx.port, 5);
+      c.publish({ topic: a, payload: '1', properties: [[Prop.TopicAlias, 2]] });
+      c.publish({ topic: b, payload: '2', properties: [[Prop.TopicAlias, 2]] });
+      c.publish({ topic: '', payload: '3', properties: [[Prop.TopicAlias, 2]] });
+      const got = await sub.expectPublishes(3);
+      expect(got.map((p) => `${p.topic === a ? 'a' : 'b'}${p.text}`)).toEqual(['a1', 'b2', 'b3']);
+    });
+
     it('[MQTT-3.3.2-8] Topic Alias 0 → DISCONNECT 0x94', async () => {
       const c = await client(ctx.port, 5);
       c.publish({ topic: uid('a0'), payload: 'x', properties: [[Prop.TopicAlias, 0]] });
@@ -202,6 +236,14 @@ describe('09 MQTT 5.0 basics', () => {
     const broker = await brokerWith({ maxKeepAlive: 10 });
     const c = await client(broker.port, 5, { keepAlive: 60 });
     expect(getProp(c.connack!.properties, Prop.ServerKeepAlive)).toBe(10);
+  });
+
+  // mosquitto only accepts max_keepalive >= 10, which would make this case take 15 s or more.
+  it.skipIf(target === 'mosquitto')('[MQTT-3.2.2-21][MQTT-3.1.2-22] the broker enforces the Server Keep Alive it returned', async () => {
+    const broker = await brokerWith({ maxKeepAlive: 1 });
+    const c = await client(broker.port, 5, { keepAlive: 30 });
+    expect(getProp(c.connack!.properties, Prop.ServerKeepAlive)).toBe(1);
+    await expectDisconnectAndClose(c, 5, [0x8d], KEEPALIVE_SLACK_MS);
   });
 
   describe('PUBLISH properties', () => {

@@ -4,6 +4,7 @@
  * connected client keeps receiving messages.
  */
 import {
+  auth,
   concat,
   connect,
   type MqttVersion,
@@ -12,6 +13,7 @@ import {
   RawClient,
   rawPacket,
   rawProperties,
+  sleep,
   subscribe,
   u8,
   u16,
@@ -19,6 +21,7 @@ import {
   utf8,
   varint,
 } from '@hato/testkit';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { client, expectConnectRefused, expectDisconnectAndClose, target, uid, useBroker, VERSIONS } from './support.js';
 
@@ -133,6 +136,31 @@ const CASES: Case[] = [
     codes: MALFORMED,
     only: 5,
   },
+  {
+    name: '[MQTT-3.14.1-1] (3.1.1: [MQTT-2.2.2-2]) DISCONNECT with reserved flags 0001',
+    bytes: () => Uint8Array.of(0xe1, 0x00),
+    codes: MALFORMED,
+  },
+  { name: '[MQTT-4.8.0-1] 3.1.1: reserved packet type 15', bytes: () => Uint8Array.of(0xf0, 0x00), codes: EITHER, only: 4 },
+  {
+    name: '[§3.15] 5.0 AUTH without an Authentication Method in CONNECT',
+    bytes: () => auth({ reasonCode: 0x18, properties: [[Prop.AuthenticationMethod, 'x']] }),
+    codes: EITHER,
+    only: 5,
+  },
+  {
+    name: '[§3.8.2.1.2] 5.0 SUBSCRIBE with Subscription Identifier 0',
+    bytes: () => subscribe({ version: 5, packetId: 1, subscriptions: [{ filter: 'a' }], properties: [[Prop.SubscriptionIdentifier, 0]] }),
+    codes: EITHER,
+    only: 5,
+  },
+  {
+    name: '[MQTT-3.3.4-6] 5.0 PUBLISH from a client carrying a Subscription Identifier',
+    bytes: () => publish({ version: 5, topic: 'a', properties: [[Prop.SubscriptionIdentifier, 3]] }),
+    codes: EITHER,
+    only: 5,
+    mosquittoDiffers: 'mosquitto 2.0.11 accepts a Subscription Identifier in a PUBLISH from a client',
+  },
 ];
 
 describe('10 malformed', () => {
@@ -155,6 +183,26 @@ describe('10 malformed', () => {
     }
   });
 
+  describe.each(VERSIONS)('$name random input', ({ version }) => {
+    it('[MQTT-4.8.0-1] random bytes after CONNECT never take the broker down (fast-check, fixed seed)', async () => {
+      const topic = uid('fuzz');
+      const bystander = await client(ctx.port, version);
+      await bystander.subscribe(topic);
+      await fc.assert(
+        fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 96 }), async (bytes) => {
+          const bad = await client(ctx.port, version);
+          bad.send(bytes);
+          await sleep(5);
+          bad.destroy();
+        }),
+        { numRuns: 60, seed: 20261125 + version },
+      );
+      const pub = await client(ctx.port, version);
+      pub.publish({ topic, payload: 'alive' });
+      expect((await bystander.expectPacket('publish')).text).toBe('alive');
+    });
+  });
+
   describe('malformed CONNECT', () => {
     const CONNECTS: Array<{ name: string; version: MqttVersion; bytes: Uint8Array }> = [];
     for (const { version, name } of VERSIONS) {
@@ -171,6 +219,30 @@ describe('10 malformed', () => {
         { name: `${name} [MQTT-3.3.2-2] will topic with a wildcard`, version, bytes: connect({ version, clientId: uid('w'), will: { topic: 'a/#', payload: 'p' } }) },
       );
     }
+    CONNECTS.push(
+      {
+        name: 'MQTT 5.0 [§3.1.2.11.3] Receive Maximum 0',
+        version: 5,
+        bytes: connect({ version: 5, clientId: uid('rm0'), properties: [[Prop.ReceiveMaximum, 0]] }),
+      },
+      {
+        name: 'MQTT 5.0 [§3.1.2.11.4] Maximum Packet Size 0',
+        version: 5,
+        bytes: connect({ version: 5, clientId: uid('mps0'), properties: [[Prop.MaximumPacketSize, 0]] }),
+      },
+      {
+        name: 'MQTT 5.0 [§3.1.2.11.2] Session Expiry Interval twice',
+        version: 5,
+        bytes: connect({
+          version: 5,
+          clientId: uid('sei2'),
+          properties: [
+            [Prop.SessionExpiryInterval, 1],
+            [Prop.SessionExpiryInterval, 2],
+          ],
+        }),
+      },
+    );
     for (const { name, version, bytes } of CONNECTS) {
       it(`${name}: closed without a successful CONNACK; others keep working`, async () => {
         const topic = uid('alive');

@@ -16,7 +16,8 @@ export interface SubProcess {
 const isDebug = (line: string) => /^Client \S+ (sending|received) /.test(line) || line.startsWith('Subscribed (mid');
 
 export function mosquittoSub(args: string[]): SubProcess {
-  const child = spawn('mosquitto_sub', ['-d', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdbuf: mosquitto_sub's debug lines are block-buffered on a pipe; line buffering shows the SUBACK at once.
+  const child = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-d', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let pending = '';
   let onSuback: () => void = () => {};

@@ -148,7 +148,9 @@ async function startMosquitto(options: BrokerOptions): Promise<BrokerUnderTest> 
     await waitForPort(port);
     if (wsPort !== undefined) await waitForPort(wsPort);
   } catch (error) {
+    process.off('exit', killOnExit);
     child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
     throw new Error(`mosquitto did not start: ${(error as Error).message}\n${stderr}`);
   }
   return {
