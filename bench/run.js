@@ -1,9 +1,11 @@
 // `npm run bench`: end-to-end broker throughput, hato vs Aedes (and Mosquitto when installed),
 // in one run, on loopback. Each broker runs in its own process; the load generator runs in
 // separate processes with pre-encoded packets (bench/load/). Prints delivered messages/s per
-// broker, the ratio hato/other, and the CPU use of the broker and of the load generator.
+// broker, the share of sent messages that never arrived (loss), the ratio hato/other, and the
+// CPU use of the broker and of the load generator.
 //
 //   node bench/run.js [--seconds 5] [--brokers hato,aedes,mosquitto] [--scenarios fanout,pairs]
+//                     [--cpu-prof <dir>]   (V8 CPU profile of each Node broker process)
 import { fork, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -17,6 +19,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: process.env.BENCH_SECONDS ?? '5' },
     brokers: { type: 'string', default: 'hato,aedes,mosquitto' },
     scenarios: { type: 'string', default: 'fanout,pairs' },
+    // Writes a V8 CPU profile of each Node broker process into this directory (node --cpu-prof).
+    'cpu-prof': { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -86,9 +90,21 @@ async function startBroker(name) {
     };
     return { port, pid: child.pid, stop };
   }
-  const child = fork(join(here, 'servers', `${name}.js`), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const execArgv = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  const child = fork(join(here, 'servers', `${name}.js`), [], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const { port } = await new Promise((resolve) => child.once('message', resolve));
-  return { port, pid: child.pid, stop: async () => child.kill('SIGKILL') };
+  const stop = async () => {
+    if (!args['cpu-prof']) {
+      child.kill('SIGKILL');
+      return;
+    }
+    // A clean exit so that node writes the profile.
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.send({ cmd: 'stop' });
+    await Promise.race([exited, sleep(5000)]);
+    child.kill('SIGKILL');
+  };
+  return { port, pid: child.pid, stop };
 }
 
 async function runScenario(brokerName, sc) {
@@ -115,6 +131,7 @@ async function runScenario(brokerName, sc) {
       const counts = await Promise.all(load.map((c) => ask(c, { cmd: 'count' }, 'count')));
       return {
         t: performance.now(),
+        sent: counts[0].count,
         delivered: counts.slice(1).reduce((a, c) => a + c.count, 0),
         loadCpu: counts.reduce((a, c) => a + c.cpuMicros, 0) / 1e6,
         brokerCpu: cpuSeconds(broker.pid),
@@ -124,8 +141,12 @@ async function runScenario(brokerName, sc) {
     await sleep(SECONDS * 1000);
     const b = await snap();
     const dt = (b.t - a.t) / 1000;
+    // Every PUBLISH sent should reach each subscriber of its topic; the shortfall over the
+    // window (less what is still in flight at its end) is what the broker dropped.
+    const expected = (b.sent - a.sent) * (sc.shared ? sc.subs : 1);
     return {
       rate: (b.delivered - a.delivered) / dt,
+      loss: expected > 0 ? Math.max(0, 1 - (b.delivered - a.delivered) / expected) : 0,
       brokerCpu: (100 * (b.brokerCpu - a.brokerCpu)) / dt,
       loadCpu: (100 * (b.loadCpu - a.loadCpu)) / dt,
     };
@@ -146,7 +167,7 @@ for (const key of args.scenarios.split(',')) {
     const r = await runScenario(name, sc);
     results[name] = r;
     console.log(
-      `${key} ${name.padEnd(9)} ${fmt(r.rate).padStart(11)} msg/s delivered   broker CPU ${r.brokerCpu.toFixed(0)}%   load-generator CPU ${r.loadCpu.toFixed(0)}%`,
+      `${key} ${name.padEnd(9)} ${fmt(r.rate).padStart(11)} msg/s delivered   loss ${(100 * r.loss).toFixed(1)}%   broker CPU ${r.brokerCpu.toFixed(0)}%   load-generator CPU ${r.loadCpu.toFixed(0)}%`,
     );
   }
   if (results.hato) {

@@ -115,6 +115,15 @@ describe('01 connect', () => {
       await c.expectClose();
     });
 
+    // mosquitto 2.0.11 accepts longer 3.1 client ids; the 3.1 spec requires CONNACK 2.
+    it.skipIf(target === 'mosquitto')('[3.1 §3.1] 3.1: a client id longer than 23 characters is rejected with 0x02', async () => {
+      const c = await RawClient.connect(ctx.port);
+      c.send(connect({ version: 3, clientId: 'a'.repeat(24) }));
+      const connack = await c.expectPacket('connack');
+      expect(connack.reasonCode).toBe(0x02);
+      await c.expectClose();
+    });
+
     it('[MQTT-3.1.3-6][MQTT-3.1.3-7][MQTT-3.2.2-16] 5.0: zero-length client id gets a unique Assigned Client Identifier', async () => {
       const ids: unknown[] = [];
       for (let i = 0; i < 2; i++) {

@@ -4,7 +4,7 @@
  */
 import { getProps, Prop, unsubscribe } from '@hato/testkit';
 import { describe, expect, it } from 'vitest';
-import { client, target, uid, useBroker, VERSIONS } from './support.js';
+import { client, persistent, target, uid, useBroker, VERSIONS } from './support.js';
 
 const ctx = useBroker();
 
@@ -199,6 +199,21 @@ describe('02 subscribe', () => {
       pub.publish({ topic, payload: 'id' });
       const msg = await c.expectPacket('publish');
       expect(getProps(msg.properties, Prop.SubscriptionIdentifier)).toEqual([42]);
+    });
+
+    it('[MQTT-3.3.4-3] messages queued for an offline session keep their Subscription Identifier', async () => {
+      const topic = uid('sidq');
+      const clientId = uid('sidq-c');
+      const c = await client(ctx.port, 5, persistent(5, clientId));
+      await c.subscribe(topic, { qos: 1, properties: [[Prop.SubscriptionIdentifier, 4]] });
+      c.disconnect();
+      await c.expectClose();
+      const pub = await client(ctx.port, 5);
+      await pub.publishAcked({ topic, payload: 'queued', qos: 1 });
+      const back = await client(ctx.port, 5, persistent(5, clientId));
+      const msg = await back.expectPacket('publish');
+      expect(msg.text).toBe('queued');
+      expect(getProps(msg.properties, Prop.SubscriptionIdentifier)).toEqual([4]);
     });
 
     it('[§3.8.4] re-subscribing without a Subscription Identifier removes it', async () => {

@@ -122,6 +122,28 @@ describe('03 qos', () => {
       expect(await sub1.expectPacket('publish')).toMatchObject({ qos: 0, text: 'lo' });
     });
 
+    it('[MQTT-3.8.4-6][MQTT-2.3.1-2] fan-out to subscribers at QoS 0/1/2 and both versions keeps each copy intact', async () => {
+      const topic = uid('fan');
+      const subs = [];
+      for (let i = 0; i < 12; i++) {
+        const c = await client(ctx.port, i % 2 === 0 ? 4 : 5);
+        await c.subscribe(topic, { qos: i % 3 });
+        subs.push({ c, qos: i % 3 });
+      }
+      const pub = await client(ctx.port, version);
+      for (let m = 0; m < 20; m++) pub.publish({ topic, payload: `fan-${m}`, qos: 2, packetId: m + 1 });
+      for (const { c, qos } of subs) {
+        const ids = new Set<number>();
+        for (let m = 0; m < 20; m++) {
+          const msg = await c.expectPacket('publish');
+          expect(msg).toMatchObject({ topic, text: `fan-${m}`, qos, dup: false, retain: false });
+          if (qos === 0) expect(msg.packetId).toBeUndefined();
+          else ids.add(msg.packetId!);
+        }
+        expect(ids.size).toBe(qos === 0 ? 0 : 20);
+      }
+    });
+
     it('[MQTT-4.6.0-6] QoS 1 messages from one publisher arrive in order', async () => {
       const topic = uid('order');
       const sub = await client(ctx.port, version);

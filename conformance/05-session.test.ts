@@ -2,7 +2,7 @@
  * 05 — Sessions: Clean Session (3.1.1) / Clean Start + Session Expiry (5.0), the
  * Session Present flag, subscriptions kept or discarded.
  */
-import { disconnect, Prop, sleep } from '@hato/testkit';
+import { disconnect, getProp, Prop, sleep } from '@hato/testkit';
 import { describe, expect, it } from 'vitest';
 import { client, expectDisconnectAndClose, persistent, uid, useBroker, VERSIONS } from './support.js';
 
@@ -114,6 +114,27 @@ describe('05 session', () => {
       await sleep(2500);
       const late = await client(ctx.port, 5, options);
       expect(late.connack?.sessionPresent).toBe(false);
+    });
+
+    it('[§3.14.2.2.2] DISCONNECT may raise a non-zero Session Expiry Interval', async () => {
+      const clientId = uid('raise');
+      const options = { clientId, clean: false, properties: [[Prop.SessionExpiryInterval, 1]] as const };
+      const first = await client(ctx.port, 5, options);
+      first.disconnect({ reasonCode: 0, properties: [[Prop.SessionExpiryInterval, 60]] });
+      await first.expectClose();
+      await sleep(2200);
+      const second = await client(ctx.port, 5, options);
+      expect(second.connack?.sessionPresent).toBe(true);
+    });
+
+    it('[MQTT-3.1.3-7][MQTT-3.2.2-3] a session created with an assigned client id can be resumed with it', async () => {
+      const first = await client(ctx.port, 5, { clientId: '', clean: false, properties: [[Prop.SessionExpiryInterval, 60]] });
+      const assigned = getProp(first.connack!.properties, Prop.AssignedClientIdentifier);
+      expect(typeof assigned).toBe('string');
+      first.disconnect();
+      await first.expectClose();
+      const second = await client(ctx.port, 5, persistent(5, assigned as string));
+      expect(second.connack?.sessionPresent).toBe(true);
     });
 
     it('[MQTT-3.1.2-4][MQTT-3.2.2-2] Clean Start 1 discards an existing session (Session Present 0)', async () => {

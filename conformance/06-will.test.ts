@@ -5,7 +5,7 @@
  */
 import { type ConnectOptions, disconnect, Prop, type RawClient, sleep } from '@hato/testkit';
 import { describe, expect, it } from 'vitest';
-import { client, KEEPALIVE_SLACK_MS, uid, useBroker, VERSIONS } from './support.js';
+import { client, KEEPALIVE_SLACK_MS, target, uid, useBroker, VERSIONS } from './support.js';
 
 // Tests wait on timers, so they run concurrently; each uses its own clients and topics.
 const ctx = useBroker({}, { concurrent: true });
@@ -135,6 +135,25 @@ describe.concurrent('06 will', () => {
       c.destroy();
       await watcher.expectNoPacket(400);
       expect(await watcher.expectPacket('publish', 4000)).toMatchObject({ topic, text: 'late' });
+    });
+
+    it('[MQTT-3.1.2-8] a delayed will is published when the session ends first (expiry 1 s < delay 30 s)', async () => {
+      const topic = uid('wexp');
+      const watcher = await watch(topic);
+      const will = { topic, payload: 'session over', properties: [[Prop.WillDelayInterval, 30]] as const };
+      const c = await client(ctx.port, 5, { clean: false, will, properties: [[Prop.SessionExpiryInterval, 1]] });
+      c.destroy();
+      expect(await watcher.expectPacket('publish', 4000)).toMatchObject({ topic, text: 'session over' });
+    });
+
+    // mosquitto 2.0.11 waits for the will delay even though the session has ended.
+    it.skipIf(target === 'mosquitto')('[MQTT-3.1.2-8] with Session Expiry 0 a delayed will is published at once (the session ends with the connection)', async () => {
+      const topic = uid('wexp0');
+      const watcher = await watch(topic);
+      const will = { topic, payload: 'now', properties: [[Prop.WillDelayInterval, 30]] as const };
+      const c = await client(ctx.port, 5, { clean: true, will });
+      c.destroy();
+      expect(await watcher.expectPacket('publish', 2000)).toMatchObject({ topic, text: 'now' });
     });
 
     it('[MQTT-3.1.3-10] will properties are forwarded with the will message', async () => {

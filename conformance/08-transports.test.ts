@@ -84,7 +84,27 @@ describe('08 transports', () => {
       ws.once('error', () => resolve('rejected'));
     });
     // Either the upgrade is refused, or no subprotocol is selected (the client then fails it).
-    expect(outcome === 'rejected' || outcome === 'open:').toBe(true);
+    expect(outcome).toMatch(/^(rejected|open:)$/);
+  });
+
+  // mosquitto serves MQTT on any path; hato serves its configured path (/mqtt) only.
+  it.skipIf(target === 'mosquitto')('[non-normative] a WebSocket upgrade on another path is refused, not left hanging', async () => {
+    const outcome = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${ctx.wsPort}/elsewhere`, 'mqtt');
+      const timer = setTimeout(() => {
+        ws.terminate();
+        resolve('no answer');
+      }, 3000);
+      const done = (result: string) => {
+        clearTimeout(timer);
+        ws.terminate();
+        resolve(result);
+      };
+      ws.once('open', () => done('open'));
+      ws.once('unexpected-response', (_req, res) => done(`http ${res.statusCode}`));
+      ws.once('error', () => done('error'));
+    });
+    expect(outcome).toMatch(/^(error|http 4\d\d)$/);
   });
 
   it('[MQTT-4.2.0-1] TCP: CONNECT, SUBSCRIBE and PINGREQ in one write are answered in order', async () => {

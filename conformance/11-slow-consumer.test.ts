@@ -5,7 +5,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { concat, pingreq, publish, type RawClient, sleep, waitUntil } from '@hato/testkit';
+import { concat, pingreq, publish, type RawClient, sleep, startBroker, waitUntil } from '@hato/testkit';
 import { describe, expect, it } from 'vitest';
 import { client, uid, useBroker, VERSIONS } from './support.js';
 
@@ -82,5 +82,34 @@ describe('11 slow consumer', () => {
       await waitUntil(() => (slow.counts.get('publish') ?? 0) > 0 || slow.closed, 5000);
       expect(slow.counts.get('publish') ?? 0).toBeLessThanOrEqual(MESSAGES);
     }, 90_000);
+
+    it('[non-normative] QoS 1 backlog for a client that stops reading is bounded by maxQueuedMessages', async () => {
+      const broker = await startBroker({ maxQueuedMessages: 100 });
+      try {
+        const topic = uid('backlog');
+        const sub = await client(broker.port, version as 4 | 5);
+        await sub.subscribe(topic, { qos: 1 });
+        sub.pause();
+        const pub = await client(broker.port, version as 4 | 5);
+        pub.countOnly('puback');
+        const parts = Array.from({ length: 1000 }, (_, i) => publish({ version, topic, payload: `m${i}`, qos: 1, packetId: i + 1 }));
+        pub.send(concat(parts));
+        await waitUntil(() => (pub.counts.get('puback') ?? 0) >= 1000, 10_000);
+        sub.resume();
+        const got: number[] = [];
+        for (;;) {
+          const msg = await sub.expectPacket('publish', 700).catch(() => undefined);
+          if (!msg) break;
+          got.push(Number(msg.text.slice(1)));
+          await sub.ack(msg);
+        }
+        // The in-flight window (20 by default in both brokers) plus the queue bound.
+        expect(got.length).toBeGreaterThanOrEqual(100);
+        expect(got.length).toBeLessThanOrEqual(120);
+        expect([...got].sort((x, y) => x - y)).toEqual(got);
+      } finally {
+        await broker.close();
+      }
+    });
   });
 });

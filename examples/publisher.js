@@ -1,22 +1,29 @@
-// Publishes "こんにちわ" and a timestamp every second, with a user name and password.
+// Publishes "こんにちわ" and a timestamp every second, with a user name and password,
+// using the hato client.
 // Run: node examples/publisher.js         (PORT=1884 node examples/publisher.js)
-// TODO: switch to the hato client (@hato/client) once it lands; MQTT.js for now.
-import mqtt from 'mqtt';
+import { connect } from 'hato';
 
 const port = Number(process.env.PORT ?? 1883);
-const client = mqtt.connect({ host: process.env.HOST ?? '127.0.0.1', port, username: 'alice', password: 'secret', clientId: 'publisher' });
+const host = process.env.HOST ?? '127.0.0.1';
+const client = connect(`mqtt://${host}:${port}`, { username: 'alice', password: 'secret', clientId: 'publisher' });
 
+let timer;
 client.on('connect', () => {
   console.log(`publisher connected to port ${port}`);
-  const timer = setInterval(() => {
-    client.publish('hello/world', 'こんにちわ', { qos: 1 });
+  clearInterval(timer);
+  timer = setInterval(() => {
+    client.publish('hello/world', 'こんにちわ', { qos: 1 }).catch((err) => console.error(`publish: ${err.message}`));
     client.publish('hello/time', new Date().toISOString(), { qos: 0 });
   }, 1000);
-  client.once('close', () => clearInterval(timer));
 });
+client.on('offline', () => clearInterval(timer));
 client.on('error', (err) => {
   console.error(`publisher: ${err.message}`);
   process.exitCode = 1;
 });
-process.once('SIGINT', () => client.end());
-process.once('SIGTERM', () => client.end());
+const stop = async () => {
+  clearInterval(timer);
+  await client.end();
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

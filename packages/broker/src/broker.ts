@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { isValidTopicName, type MqttError, type Properties, type PublishPacket, type QoS, type Subscription, type Will } from '@hato/protocol';
 import type { Client } from './client.js';
 import { Connection } from './connection.js';
-import { ServerShuttingDownError } from './errors.js';
+import { ServerRedirectError, ServerShuttingDownError } from './errors.js';
 import { failConnection } from './handlers/index.js';
 import { type Listener, listenTcp } from './listeners/tcp.js';
 import { attachWebSocket, listenWebSocket, type WebSocketAttachOptions, type WebSocketListenOptions } from './listeners/websocket.js';
@@ -60,7 +60,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     super();
     this.options = resolveOptions(options);
     this.delivery = new Delivery(this.options);
-    this.router = new Router(this.delivery);
+    this.router = new Router(this.delivery, this.options.hooks.chooseSharedMember);
     this.sessions = new SessionStore(this);
     this.persistence = options.persistence ?? new MemoryPersistence();
     this.clusterBus = options.clusterBus ?? new LocalClusterBus();
@@ -130,6 +130,31 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Number of open connections (any state). */
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Number of connected clients (CONNECT accepted). */
+  get connectedCount(): number {
+    let count = 0;
+    for (const connection of this.connections) if (connection.state === 'connected') count++;
+    return count;
+  }
+
+  /**
+   * Moves a connected client to another server: a 5.0 client gets DISCONNECT 0x9C (Use
+   * another server) or, with `permanent`, 0x9D (Server moved) with the Server Reference
+   * (§4.11); a 3.x client is closed. Its will is published. Returns false when no such client.
+   */
+  redirectClient(clientId: string, serverReference: string, options: { permanent?: boolean } = {}): boolean {
+    const connection = this.sessions.get(clientId)?.connection;
+    if (connection === undefined) return false;
+    failConnection(connection, new ServerRedirectError(serverReference, options.permanent === true));
+    return true;
+  }
+
+  /** True when a retained message for a new topic would exceed maxRetainedMessages (0x97). */
+  retainedQuotaExceeded(topic: string, payload: Uint8Array): boolean {
+    const max = this.options.maxRetainedMessages;
+    return payload.byteLength > 0 && this.retained.size >= max && this.retained.get(topic) === undefined;
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { Decoder, encode, type Packet, type ProtocolVersion, type TopicAliasReceiver, type Will } from '@hato/protocol';
+import { Decoder, encode, type Packet, type ProtocolVersion, type TopicAliasReceiver, type TopicAliasSender, type Will } from '@hato/protocol';
+import type { AuthState } from './auth/auth-state.js';
 import type { Broker } from './broker.js';
 import type { Client } from './client.js';
 import { ConnectionLostError, ConnectTimeoutError, KeepAliveTimeoutError } from './errors.js';
@@ -8,9 +9,10 @@ import type { Session } from './session/session.js';
 
 /**
  * Connection life cycle, one transition each way:
- * awaiting-connect → connecting (CONNECT being processed, hooks may run) → connected → closed.
+ * awaiting-connect → connecting (CONNECT being processed, hooks may run)
+ * [→ authenticating (5.0 enhanced authentication: AUTH packets only)] → connected → closed.
  */
-export type ConnectionState = 'awaiting-connect' | 'connecting' | 'connected' | 'closed';
+export type ConnectionState = 'awaiting-connect' | 'connecting' | 'authenticating' | 'connected' | 'closed';
 
 /**
  * One client connection over any duplex byte stream: decoding, the keep alive timer and a
@@ -35,6 +37,12 @@ export class Connection implements Client {
   /** Largest packet the client accepts (5.0 Maximum Packet Size) [MQTT-3.1.2-25]. */
   maxOutgoingPacketSize = Number.POSITIVE_INFINITY;
   aliasReceiver: TopicAliasReceiver | undefined;
+  /** Aliases the broker assigns toward this client (5.0, when its Topic Alias Maximum > 0). */
+  aliasSender: TopicAliasSender | undefined;
+  /** 5.0 Request Problem Information: false → no Reason String / User Property on acks [MQTT-3.1.2-29]. */
+  requestProblemInformation = true;
+  /** 5.0 enhanced authentication: the method used and any exchange in progress. */
+  auth: AuthState | undefined;
   /** Session Expiry Interval the CONNECT asked for (5.0), for the DISCONNECT rule [MQTT-3.14.2-2]. */
   connectSessionExpiry = 0;
   /** Incoming QoS 1 messages whose async hook has not finished (count toward Receive Maximum). */
@@ -49,6 +57,11 @@ export class Connection implements Client {
   private lastActivity = Date.now();
   private keepAliveMs = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Online sessions whose full queue holds this client's PUBACK/PUBREC (flow control, see Delivery). */
+  private ackHolds: Session[] = [];
+  /** Acks held back, in order [MQTT-4.6.0-2]: packetId | reasonCode << 16 | PUBREC_FLAG. */
+  private heldAcks: number[] = [];
+  private holdTimer: NodeJS.Timeout | undefined;
 
   constructor(broker: Broker, stream: Duplex) {
     this.broker = broker;
@@ -107,7 +120,7 @@ export class Connection implements Client {
 
   private readonly onConnectTimeout = (): void => {
     this.timer = undefined;
-    if (this.state === 'awaiting-connect' || this.state === 'connecting') {
+    if (this.state === 'awaiting-connect' || this.state === 'connecting' || this.state === 'authenticating') {
       failConnection(this, new ConnectTimeoutError(this.broker.options.connectTimeoutMs));
     }
   };
@@ -153,6 +166,63 @@ export class Connection implements Client {
   sendPublish(bytes: Uint8Array): void {
     this.pendingPublishes++;
     this.write(bytes);
+  }
+
+  /**
+   * PUBACK (QoS 1) or PUBREC (QoS 2) for an incoming PUBLISH, in order; held back while a
+   * session this client floods is over its queue high-water mark. `reasonCode` 0 = Success.
+   */
+  sendAck(qos: 1 | 2, packetId: number, reasonCode: number): void {
+    if (this.ackHolds.length !== 0) {
+      this.heldAcks.push(packetId | (reasonCode << 16) | (qos === 2 ? PUBREC_FLAG : 0));
+      return;
+    }
+    this.writeAck(qos, packetId, reasonCode);
+  }
+
+  private writeAck(qos: 1 | 2, packetId: number, reasonCode: number): void {
+    if (reasonCode !== 0) {
+      this.send({ type: qos === 1 ? 'puback' : 'pubrec', packetId, reasonCode });
+      return;
+    }
+    // Success needs no reason code in 5.0 either (§3.4.2.1): the 3.x bytes fit both.
+    const bytes = new Uint8Array(4);
+    bytes[0] = qos === 1 ? 0x40 : 0x50;
+    bytes[1] = 2;
+    bytes[2] = packetId >> 8;
+    bytes[3] = packetId & 0xff;
+    this.write(bytes);
+  }
+
+  /** Delivery: `session` is over its high-water mark because of this client; hold its acks. */
+  holdAcks(session: Session): void {
+    this.ackHolds.push(session);
+    if (this.holdTimer === undefined) this.holdTimer = setTimeout(this.onHoldExpired, HOLD_LIMIT_MS);
+  }
+
+  /** Delivery: `session` drained; once no session holds this client, its held acks go out. */
+  releaseAcks(session: Session): void {
+    const index = this.ackHolds.indexOf(session);
+    if (index === -1) return;
+    this.ackHolds.splice(index, 1);
+    if (this.ackHolds.length === 0) this.releaseHeldAcks();
+  }
+
+  private readonly onHoldExpired = (): void => {
+    this.holdTimer = undefined;
+    const sessions = this.ackHolds;
+    this.ackHolds = [];
+    this.broker.delivery.holdExpired(this, sessions);
+    this.releaseHeldAcks();
+  };
+
+  private releaseHeldAcks(): void {
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    const held = this.heldAcks;
+    if (held.length === 0) return;
+    this.heldAcks = [];
+    for (const ack of held) this.writeAck(ack & PUBREC_FLAG ? 2 : 1, ack & 0xffff, (ack >> 16) & 0xff);
   }
 
   /** True when the client's socket backlog is over the slow-consumer bound. */
@@ -226,6 +296,8 @@ export class Connection implements Client {
     this.state = 'closed';
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
     const stream = this.stream;
     if (!stream.destroyed) {
       stream.end();
@@ -234,6 +306,10 @@ export class Connection implements Client {
     this.broker.connectionClosed(this, wasConnected, reason, publishWill);
   }
 }
+
+/** Longest a publisher's acks are held for a session that does not drain (flow control). */
+const HOLD_LIMIT_MS = 1000;
+const PUBREC_FLAG = 0x1000000;
 
 function flushConnection(connection: Connection): void {
   connection.flush();

@@ -78,6 +78,9 @@ export function connectReturnCodeFor(reasonCode: number): number | undefined {
     case ReasonCode.ServerUnavailable:
     case ReasonCode.ServerBusy:
     case ReasonCode.ServerShuttingDown:
+    case ReasonCode.QuotaExceeded:
+    case ReasonCode.UseAnotherServer:
+    case ReasonCode.ServerMoved:
       return 3;
     case ReasonCode.BadUserNameOrPassword:
     case ReasonCode.BadAuthenticationMethod:
@@ -87,5 +90,18 @@ export function connectReturnCodeFor(reasonCode: number): number | undefined {
       return 5;
     default:
       return undefined;
+  }
+}
+
+/**
+ * Sends the client to another server (5.0 Server Reference): a CONNECT is refused with it,
+ * a connected client gets DISCONNECT with it. 0x9C Use another server, 0x9D Server moved.
+ */
+export class ServerRedirectError extends MqttError {
+  override name = 'ServerRedirectError';
+  readonly serverReference: string;
+  constructor(serverReference: string, permanent: boolean) {
+    super(permanent ? ReasonCode.ServerMoved : ReasonCode.UseAnotherServer, `use another server: ${serverReference}`);
+    this.serverReference = serverReference;
   }
 }

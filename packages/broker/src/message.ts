@@ -75,11 +75,20 @@ export class Message {
     return copy;
   }
 
-  private encodeFresh(version: ProtocolVersion, qos: QoS, retain: boolean, packetId: number, dup: boolean, subscriptionIds: number[] | undefined, now: number): Uint8Array {
-    const packet: PublishPacket = { type: 'publish', topic: this.topic, payload: this.payload, qos, retain, dup };
+  /**
+   * 5.0 bytes with a Topic Alias the broker assigned: `withTopic` sets the mapping (topic
+   * and alias), otherwise the topic is empty and the alias stands for it [MQTT-3.3.2-13].
+   */
+  bytesWithAlias(qos: QoS, retain: boolean, packetId: number, dup: boolean, subscriptionIds: number[] | undefined, now: number, alias: number, withTopic: boolean): Uint8Array {
+    return this.encodeFresh(5, qos, retain, packetId, dup, subscriptionIds, now, alias, withTopic);
+  }
+
+  private encodeFresh(version: ProtocolVersion, qos: QoS, retain: boolean, packetId: number, dup: boolean, subscriptionIds: number[] | undefined, now: number, alias = 0, withTopic = true): Uint8Array {
+    const packet: PublishPacket = { type: 'publish', topic: withTopic ? this.topic : '', payload: this.payload, qos, retain, dup };
     if (qos > 0) packet.packetId = packetId;
     if (version === 5) {
       let properties = this.properties;
+      if (alias !== 0) properties = { ...properties, topicAlias: alias };
       if (this.expiresAt !== 0) {
         // [MQTT-3.3.2-6] the forwarded Message Expiry Interval is the time remaining.
         properties = { ...properties, messageExpiryInterval: Math.max(0, Math.ceil((this.expiresAt - now) / 1000)) };

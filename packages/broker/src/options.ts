@@ -1,4 +1,7 @@
-import type { PublishPacket, Subscription } from '@hato/protocol';
+import type { PublishPacket, QoS, Subscription } from '@hato/protocol';
+import type { AuthMethod } from './auth/auth-method.js';
+import type { CredentialStore } from './auth/credential-store.js';
+import { ScramSha256 } from './auth/scram.js';
 import type { Client } from './client.js';
 import type { Persistence } from './ports/persistence.js';
 import type { ClusterBus } from './ports/cluster-bus.js';
@@ -27,6 +30,35 @@ export interface BrokerHooks {
   authenticate?(client: Client, username: string | undefined, password: Uint8Array | undefined): MaybePromise<boolean | number>;
   authorizePublish?(client: Client, packet: PublishPacket): MaybePromise<boolean | number>;
   authorizeSubscribe?(client: Client, subscription: Subscription): MaybePromise<boolean | number>;
+  /**
+   * Picks the member of a share group that gets a message (synchronous: it runs per message).
+   * `candidates` are the members able to take it now (connected, window not full), or every
+   * member when none is; return an index into it. Default: round robin.
+   */
+  chooseSharedMember?(candidates: readonly SharedMember[], message: SharedMessage, group: string): number;
+}
+
+/** A share group member as `chooseSharedMember` sees it. */
+export interface SharedMember {
+  readonly clientId: string;
+  readonly connected: boolean;
+  /** Unacknowledged QoS 1/2 messages out to it, and its window (the client's Receive Maximum). */
+  readonly inflight: number;
+  readonly window: number;
+  readonly queued: number;
+}
+
+export interface SharedMessage {
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  readonly qos: QoS;
+}
+
+/** Where to send clients instead (5.0 Server Reference with CONNACK/DISCONNECT 0x9C or 0x9D). */
+export interface ServerRedirect {
+  readonly serverReference: string;
+  /** true: 0x9D Server moved (permanent); false (default): 0x9C Use another server. */
+  readonly permanent?: boolean;
 }
 
 export interface BrokerOptions {
@@ -68,6 +100,24 @@ export interface BrokerOptions {
   sharedSubscriptions?: boolean;
   /** Accept 5.0 Subscription Identifiers. Default true; when false a SUBSCRIBE carrying one is a protocol error (DISCONNECT 0xA1). */
   subscriptionIdentifiers?: boolean;
+  /** Highest QoS accepted (5.0 CONNACK Maximum QoS). Default 2; above it: PUBLISH → DISCONNECT 0x9B, will → CONNACK 0x9B, subscriptions granted at most this. */
+  maximumQoS?: QoS;
+  /** Assign topic aliases to messages sent to 5.0 clients that allow them (their Topic Alias Maximum > 0). Default true. */
+  topicAliasesToClients?: boolean;
+  /** Most subscriptions per session; beyond: SUBACK 0x97 Quota exceeded (3.x: 0x80). Default unlimited. */
+  maxSubscriptionsPerClient?: number;
+  /** Most retained topics; a retained PUBLISH for a new topic beyond it is refused with 0x97 (3.x: not stored, acknowledged). Default unlimited. */
+  maxRetainedMessages?: number;
+  /** Most connected clients; beyond: CONNACK 0x97 Quota exceeded (3.x: 3 Server unavailable). Default unlimited. */
+  maxConnections?: number;
+  /** 5.0 Response Information returned to clients that ask for it (Request Response Information 1). Default `response/{clientId}`. */
+  responseInformation?: string | ((client: Client) => string | undefined);
+  /** Refuse CONNECTs with 0x9C/0x9D and a Server Reference (5.0; 3.x: return code 3), for all clients or as a function per client. */
+  serverRedirect?: ServerRedirect | ((client: Client) => ServerRedirect | undefined);
+  /** User names and salted keys for user name/password CONNECTs and SCRAM-SHA-256. With it, a CONNECT without valid credentials is refused (0x86; no user name: 0x87). */
+  credentials?: CredentialStore;
+  /** Enhanced authentication methods (5.0 AUTH). Default: SCRAM-SHA-256 over `credentials` when those are set, else none. */
+  authMethods?: AuthMethod[];
   hooks?: BrokerHooks;
   logger?: Logger;
   /** Where sessions and retained messages live. Default: a MemoryPersistence. */
@@ -96,6 +146,15 @@ export interface ResolvedOptions {
   wildcardSubscriptions: boolean;
   sharedSubscriptions: boolean;
   subscriptionIdentifiers: boolean;
+  maximumQoS: QoS;
+  topicAliasesToClients: boolean;
+  maxSubscriptionsPerClient: number;
+  maxRetainedMessages: number;
+  maxConnections: number;
+  responseInformation: string | ((client: Client) => string | undefined);
+  serverRedirect: ServerRedirect | ((client: Client) => ServerRedirect | undefined) | undefined;
+  credentials: CredentialStore | undefined;
+  authMethods: ReadonlyMap<string, AuthMethod>;
   hooks: BrokerHooks;
   logger: Logger;
 }
@@ -127,9 +186,26 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     wildcardSubscriptions: options.wildcardSubscriptions ?? true,
     sharedSubscriptions: options.sharedSubscriptions ?? true,
     subscriptionIdentifiers: options.subscriptionIdentifiers ?? true,
+    maximumQoS: clamp(options.maximumQoS ?? 2, 0, 2) as QoS,
+    topicAliasesToClients: options.topicAliasesToClients ?? true,
+    maxSubscriptionsPerClient: options.maxSubscriptionsPerClient ?? Number.POSITIVE_INFINITY,
+    maxRetainedMessages: options.maxRetainedMessages ?? Number.POSITIVE_INFINITY,
+    maxConnections: options.maxConnections ?? Number.POSITIVE_INFINITY,
+    responseInformation: options.responseInformation ?? defaultResponseInformation,
+    serverRedirect: options.serverRedirect,
+    credentials: options.credentials,
+    authMethods: new Map((options.authMethods ?? defaultAuthMethods(options.credentials)).map((method) => [method.name, method])),
     hooks: options.hooks ?? {},
     logger: options.logger ?? silentLogger,
   };
+}
+
+function defaultResponseInformation(client: Client): string {
+  return `response/${client.id}`;
+}
+
+function defaultAuthMethods(credentials: CredentialStore | undefined): AuthMethod[] {
+  return credentials === undefined ? [] : [new ScramSha256(credentials)];
 }
 
 function clamp(value: number, min: number, max: number): number {

@@ -1,22 +1,30 @@
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
-import { type ConnackPacket, type ConnectPacket, isValidTopicName, type Properties, ReasonCode, TopicAliasReceiver } from '@hato/protocol';
+import { type ConnectPacket, isValidTopicName, ReasonCode, TopicAliasReceiver, TopicAliasSender } from '@hato/protocol';
+import { connackFailureCode, sendAuth } from '../auth/auth-state.js';
+import type { AuthStep } from '../auth/auth-method.js';
+import { verifyPassword } from '../auth/scram-keys.js';
 import type { Connection } from '../connection.js';
-import { ConnectRefusedError } from '../errors.js';
-import { MQTT_MAX_PACKET_SIZE } from '../options.js';
+import { ConnectRefusedError, ServerRedirectError } from '../errors.js';
 import { NEVER_EXPIRES } from '../session/session.js';
+import { type ConnackDetails, sendConnack } from './connack.js';
 
 /**
  * CONNECT as a pipeline of named steps:
- * validate → authenticate → keepalive → takeover/register + restore session → will →
- * CONNACK → drain queue. Only `authenticate` (a hook) and `restore` (a store) may wait.
+ * validate → redirect → authenticate (enhanced AUTH exchange, or credentials + hook) →
+ * quota → keepalive → takeover/register + restore session → will → CONNACK → drain queue.
+ * Only `authenticate` (a hook, a store, an AUTH exchange) may wait.
  */
 export function handleConnect(connection: Connection, packet: ConnectPacket): void | Promise<void> {
   connection.state = 'connecting';
   connection.protocolVersion = packet.protocolVersion;
   const assigned = validate(connection, packet);
+  redirect(connection);
+  const method = packet.protocolVersion === 5 ? packet.properties?.authenticationMethod : undefined;
+  if (method !== undefined) return startEnhancedAuth(connection, packet, assigned, method);
   const auth = authenticate(connection, packet);
-  if (auth === undefined) return register(connection, packet, assigned);
-  return auth.then(() => register(connection, packet, assigned));
+  if (auth === undefined) return register(connection, packet, assigned, undefined);
+  return auth.then(() => register(connection, packet, assigned, undefined));
 }
 
 /** Returns the client id the broker assigned, if it had to [MQTT-3.1.3-6]. */
@@ -39,20 +47,30 @@ function validate(connection: Connection, packet: ConnectPacket): string | undef
   } else if (id.length > options.maxClientIdLength) {
     throw new ConnectRefusedError(ReasonCode.ClientIdentifierNotValid, 'client id too long');
   }
-  if (version === 5 && packet.properties?.authenticationMethod !== undefined) {
-    // Enhanced authentication is not supported [MQTT-4.12.0-1].
-    throw new ConnectRefusedError(ReasonCode.BadAuthenticationMethod, 'enhanced authentication is not supported');
+  if (version === 5) {
+    connection.requestProblemInformation = packet.properties?.requestProblemInformation !== false;
+    // Known before any CONNACK, so even a refusal respects it [MQTT-3.2.2-19].
+    connection.maxOutgoingPacketSize = packet.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
   }
-  if (packet.will !== undefined && !isValidTopic(connection, packet.will.topic)) {
-    throw new ConnectRefusedError(ReasonCode.TopicNameInvalid, 'invalid will topic');
-  }
-  if (packet.will?.retain === true && !options.retainAvailable) {
-    // [MQTT-3.2.2-12] a will with retain when retain is not available.
-    throw new ConnectRefusedError(ReasonCode.RetainNotSupported, 'retained messages are not available');
-  }
+  validateWill(connection, packet);
   connection.id = id;
   connection.username = packet.username;
   return assigned;
+}
+
+function validateWill(connection: Connection, packet: ConnectPacket): void {
+  const will = packet.will;
+  if (will === undefined) return;
+  const options = connection.broker.options;
+  if (!isValidTopic(connection, will.topic)) throw new ConnectRefusedError(ReasonCode.TopicNameInvalid, 'invalid will topic');
+  // [MQTT-3.2.2-12] a will with retain when retain is not available.
+  if (will.retain && !options.retainAvailable) throw new ConnectRefusedError(ReasonCode.RetainNotSupported, 'retained messages are not available');
+  // [MQTT-3.2.2-12] a will QoS above the Maximum QoS.
+  if (will.qos > options.maximumQoS) throw new ConnectRefusedError(ReasonCode.QoSNotSupported, `will QoS above the maximum of ${options.maximumQoS}`);
+  // (5.0 §3.1.3.2.3) Payload Format Indicator 1: a will payload that is not UTF-8 → CONNACK 0x99.
+  if (will.properties?.payloadFormatIndicator === 1 && !isUtf8(will.payload)) {
+    throw new ConnectRefusedError(ReasonCode.PayloadFormatInvalid, 'will payload is not valid UTF-8');
+  }
 }
 
 export function isValidTopic(connection: Connection, topic: string): boolean {
@@ -63,7 +81,31 @@ export function isValidTopic(connection: Connection, topic: string): boolean {
   return true;
 }
 
+/** The serverRedirect option: refuse with 0x9C/0x9D and a Server Reference (§4.11). */
+function redirect(connection: Connection): void {
+  const configured = connection.broker.options.serverRedirect;
+  if (configured === undefined) return;
+  const target = typeof configured === 'function' ? configured(connection) : configured;
+  if (target !== undefined) throw new ServerRedirectError(target.serverReference, target.permanent === true);
+}
+
+/** User name / password: the credential store first (when configured), then the hook. */
 function authenticate(connection: Connection, packet: ConnectPacket): Promise<void> | undefined {
+  const credentials = connection.broker.options.credentials;
+  if (credentials === undefined) return runAuthenticateHook(connection, packet);
+  const username = packet.username;
+  if (username === undefined) throw new ConnectRefusedError(ReasonCode.NotAuthorized, 'a user name is required');
+  const password = packet.password ?? new Uint8Array(0);
+  const found = credentials.get(username);
+  return Promise.resolve(found)
+    .then((user) => (user === undefined ? false : verifyPassword(user.scramSha256, password)))
+    .then((valid) => {
+      if (!valid) throw new ConnectRefusedError(ReasonCode.BadUserNameOrPassword, 'bad user name or password');
+      return runAuthenticateHook(connection, packet);
+    });
+}
+
+function runAuthenticateHook(connection: Connection, packet: ConnectPacket): Promise<void> | undefined {
   const hook = connection.broker.options.hooks.authenticate;
   if (hook === undefined) return undefined;
   const result = hook(connection, packet.username, packet.password);
@@ -79,23 +121,75 @@ function checkAuthentication(result: boolean | number): void {
   throw new ConnectRefusedError(result === false ? ReasonCode.BadUserNameOrPassword : result, 'authentication failed');
 }
 
-function register(connection: Connection, packet: ConnectPacket, assigned: string | undefined): void {
+/** 5.0 enhanced authentication: an unknown method is refused with 0x8C [MQTT-4.12.0-1]. */
+function startEnhancedAuth(connection: Connection, packet: ConnectPacket, assigned: string | undefined, name: string): void | Promise<void> {
+  const method = connection.broker.options.authMethods.get(name);
+  if (method === undefined) throw new ConnectRefusedError(ReasonCode.BadAuthenticationMethod, `authentication method '${name}' is not supported`);
+  connection.auth = { method, exchange: method.begin(connection, false), connect: { packet, assigned } };
+  return continueEnhancedAuth(connection, packet.properties?.authenticationData);
+}
+
+/** Runs one step of the CONNECT's exchange (its first, or one per AUTH 0x18 from the client). */
+export function continueEnhancedAuth(connection: Connection, data: Uint8Array | undefined): void | Promise<void> {
+  const step = connection.auth!.exchange!.step(data);
+  if (step instanceof Promise) return step.then((result) => applyConnectStep(connection, result));
+  applyConnectStep(connection, step);
+  return undefined;
+}
+
+function applyConnectStep(connection: Connection, step: AuthStep): void {
+  if (connection.state === 'closed') return;
+  const auth = connection.auth!;
+  if (step.outcome === 'continue') {
+    // [MQTT-4.12.0-2] AUTH 0x18 Continue authentication, same method [MQTT-4.12.0-5].
+    connection.state = 'authenticating';
+    sendAuth(connection, ReasonCode.ContinueAuthentication, auth.method.name, step.data);
+    return;
+  }
+  if (step.outcome === 'failure') throw new ConnectRefusedError(connackFailureCode(step.reasonCode), step.reason ?? 'authentication failed');
+  const pending = auth.connect!;
+  auth.connect = undefined;
+  auth.exchange = undefined;
+  if (step.username !== undefined) connection.username = step.username;
+  connection.state = 'connecting';
+  // [MQTT-4.12.0-5] the CONNACK carries the same Authentication Method.
+  register(connection, pending.packet, pending.assigned, { method: auth.method.name, data: step.data });
+}
+
+function register(connection: Connection, packet: ConnectPacket, assigned: string | undefined, auth: { method: string; data: Uint8Array | undefined } | undefined): void {
   if (connection.state !== 'connecting') return; // closed while a hook ran
   const broker = connection.broker;
-  connection.stopConnectTimer(); // it also bounds a slow authenticate hook
+  connection.stopConnectTimer(); // it also bounds a slow authenticate hook or AUTH exchange
+  checkQuota(connection);
   const serverKeepAlive = keepAlive(connection, packet);
   applyProperties(connection, packet);
   const expiry = packet.protocolVersion === 5 ? connection.connectSessionExpiry : packet.cleanStart ? 0 : NEVER_EXPIRES;
   const { session, present } = broker.sessions.open(connection, packet.cleanStart, expiry);
   // [MQTT-3.1.2-8] the will is kept with the connection until it ends.
   connection.will = packet.will;
-  connack(connection, present, serverKeepAlive, assigned);
+  const details: ConnackDetails = {
+    present,
+    serverKeepAlive,
+    assigned,
+    requestResponseInformation: packet.properties?.requestResponseInformation === true,
+    authenticationMethod: auth?.method,
+    authenticationData: auth?.data,
+  };
+  sendConnack(connection, details);
   connection.state = 'connected';
   connection.session = session;
   session.connection = connection;
   broker.options.logger.debug({ clientId: connection.id, version: packet.protocolVersion, present }, 'client connected');
   broker.emit('clientConnected', connection);
   broker.delivery.resume(session);
+}
+
+/** maxConnections: a new client beyond it is refused with 0x97 (a takeover is not new). */
+function checkQuota(connection: Connection): void {
+  const broker = connection.broker;
+  const max = broker.options.maxConnections;
+  if (max === Number.POSITIVE_INFINITY || broker.sessions.get(connection.id)?.connection !== undefined) return;
+  if (broker.connectedCount >= max) throw new ConnectRefusedError(ReasonCode.QuotaExceeded, `more than ${max} connected clients`);
 }
 
 /** Applies the keep alive, capped by maxKeepAlive; returns the 5.0 Server Keep Alive if it differs. */
@@ -127,26 +221,7 @@ function applyProperties(connection: Connection, packet: ConnectPacket): void {
   connection.maxOutgoingPacketSize = properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
   connection.connectSessionExpiry = properties?.sessionExpiryInterval ?? 0;
   if (options.topicAliasMaximum > 0) connection.aliasReceiver = new TopicAliasReceiver(options.topicAliasMaximum);
-}
-
-function connack(connection: Connection, present: boolean, serverKeepAlive: number | undefined, assigned: string | undefined): void {
-  const version = connection.protocolVersion;
-  // [MQTT-3.2.2-1] [MQTT-3.2.2-2] [MQTT-3.2.2-3] session present; 3.1 has no such flag.
-  const packet: ConnackPacket = { type: 'connack', sessionPresent: version !== 3 && present, reasonCode: 0 };
-  if (version === 5) {
-    const options = connection.broker.options;
-    const properties: Properties = {
-      retainAvailable: options.retainAvailable,
-      wildcardSubscriptionAvailable: options.wildcardSubscriptions,
-      subscriptionIdentifiersAvailable: options.subscriptionIdentifiers,
-      sharedSubscriptionAvailable: options.sharedSubscriptions,
-      topicAliasMaximum: options.topicAliasMaximum,
-    };
-    if (options.receiveMaximum < 65535) properties.receiveMaximum = options.receiveMaximum;
-    if (options.maximumPacketSize < MQTT_MAX_PACKET_SIZE) properties.maximumPacketSize = options.maximumPacketSize;
-    if (serverKeepAlive !== undefined) properties.serverKeepAlive = serverKeepAlive;
-    if (assigned !== undefined) properties.assignedClientIdentifier = assigned;
-    packet.properties = properties;
-  }
-  connection.send(packet);
+  // [MQTT-3.1.2-26] aliases toward the client only within its Topic Alias Maximum (none when 0 or absent).
+  const clientAliases = properties?.topicAliasMaximum ?? 0;
+  if (clientAliases > 0 && options.topicAliasesToClients) connection.aliasSender = new TopicAliasSender(clientAliases);
 }

@@ -1,6 +1,15 @@
-import { MqttError, type Packet, ProtocolError, ReasonCode, UnsupportedProtocolVersionError } from '@hato/protocol';
+import {
+  type ConnackPacket,
+  type DisconnectPacket,
+  encodedLength,
+  MqttError,
+  type Packet,
+  ProtocolError,
+  ReasonCode,
+  UnsupportedProtocolVersionError,
+} from '@hato/protocol';
 import type { Connection } from '../connection.js';
-import { ConnectionLostError, ConnectTimeoutError, connectReturnCodeFor, ServerShuttingDownError } from '../errors.js';
+import { ConnectionLostError, ConnectTimeoutError, connectReturnCodeFor, ServerRedirectError, ServerShuttingDownError } from '../errors.js';
 import { handleAuth } from './auth.js';
 import { handleConnect } from './connect.js';
 import { handleDisconnect } from './disconnect.js';
@@ -25,6 +34,11 @@ export function dispatch(connection: Connection, packet: Packet): void | Promise
     if (connection.state === 'awaiting-connect') {
       if (packet.type !== 'connect') throw new ProtocolError('the first packet must be CONNECT [MQTT-3.1.0-1]');
       return handleConnect(connection, packet);
+    }
+    if (connection.state === 'authenticating' && packet.type !== 'auth') {
+      // [MQTT-3.1.2-30] until the CONNACK, only AUTH or DISCONNECT may follow a CONNECT with an Authentication Method.
+      if (packet.type === 'disconnect') return connection.terminate(undefined, false);
+      throw new ProtocolError(`${packet.type.toUpperCase()} during enhanced authentication [MQTT-3.1.2-30]`);
     }
     switch (packet.type) {
       case 'publish':
@@ -71,14 +85,15 @@ export function failConnection(connection: Connection, err: unknown): void {
     broker.options.logger.debug({ clientId: connection.id, err: error.message, reasonCode: error.reasonCode }, 'closing connection');
     broker.emit('clientError', connection, error);
   }
-  if (connection.state === 'awaiting-connect' || connection.state === 'connecting') {
+  if (connection.state === 'awaiting-connect' || connection.state === 'connecting' || connection.state === 'authenticating') {
     refuseConnect(connection, error);
     connection.terminate(error, false);
     return;
   }
   if (connection.protocolVersion === 5 && !(error instanceof ConnectionLostError)) {
     // [MQTT-4.13.1-1] tell a 5.0 client why before closing.
-    connection.send({ type: 'disconnect', reasonCode: error.reasonCode });
+    const disconnect: DisconnectPacket = { type: 'disconnect', reasonCode: error.reasonCode };
+    connection.send(withProblem(connection, disconnect, error));
   }
   connection.terminate(error, !(error instanceof ServerShuttingDownError));
 }
@@ -94,13 +109,29 @@ function refuseConnect(connection: Connection, error: MqttError): void {
   }
   const version = connection.protocolVersion ?? connection.decoder.protocolVersion;
   if (version === 5) {
-    connection.sendAs({ type: 'connack', sessionPresent: false, reasonCode: error.reasonCode }, 5);
+    connection.protocolVersion = 5;
+    const connack: ConnackPacket = { type: 'connack', sessionPresent: false, reasonCode: error.reasonCode };
+    connection.sendAs(withProblem(connection, connack, error), 5);
     return;
   }
   // [MQTT-3.1.4-1] a malformed 3.x CONNECT is closed without CONNACK; refusals map to a return code.
   if (version === undefined || error.reasonCode < 0x80 || error.reasonCode === ReasonCode.MalformedPacket || error.reasonCode === ReasonCode.ProtocolError) return;
   const code = connectReturnCodeFor(error.reasonCode);
   if (code !== undefined) connection.sendAs({ type: 'connack', sessionPresent: false, reasonCode: code }, version);
+}
+
+/**
+ * Adds the error's message as Reason String (and a Server Reference for redirections) to a
+ * 5.0 CONNACK or DISCONNECT: both may carry one whatever Request Problem Information says
+ * [MQTT-3.1.2-29], but never beyond the client's Maximum Packet Size [MQTT-3.2.2-19] [MQTT-3.14.2-3].
+ */
+function withProblem<T extends ConnackPacket | DisconnectPacket>(connection: Connection, packet: T, error: MqttError): T {
+  const serverReference = error instanceof ServerRedirectError ? error.serverReference : undefined;
+  if (serverReference !== undefined) packet.properties = { serverReference };
+  const limit = connection.maxOutgoingPacketSize;
+  const reasonString = error.message.slice(0, 256);
+  const described: T = { ...packet, properties: { ...packet.properties, reasonString } };
+  return encodedLength(described, 5) <= limit ? described : packet;
 }
 
 function asMqttError(err: unknown): MqttError {

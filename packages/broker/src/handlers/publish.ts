@@ -26,7 +26,7 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   if (packet.qos === 2) {
     if (session.incomingQos2.has(packet.packetId!)) {
       // [MQTT-4.3.3-9] a re-sent QoS 2 PUBLISH before PUBREL is acknowledged, not delivered again.
-      connection.send({ type: 'pubrec', packetId: packet.packetId! });
+      connection.sendAck(2, packet.packetId!, 0);
       return undefined;
     }
     checkReceiveMaximum(connection);
@@ -71,7 +71,14 @@ function accept(connection: Connection, packet: PublishPacket, topic: string, co
   if (code < 0x80) {
     const message = Message.fromPacket(packet, topic, connection.id, Date.now());
     const published = topic === packet.topic ? packet : { ...packet, topic };
-    matched = broker.publishMessage(message, published, connection);
+    // Routing may hold this client's acks back (publisher flow control, see Delivery).
+    const delivery = broker.delivery;
+    delivery.publisher = connection;
+    try {
+      matched = broker.publishMessage(message, published, connection);
+    } finally {
+      delivery.publisher = undefined;
+    }
   } else {
     broker.options.logger.debug({ clientId: connection.id, topic, reasonCode: code }, 'publish not authorized');
   }
@@ -80,10 +87,10 @@ function accept(connection: Connection, packet: PublishPacket, topic: string, co
   const reasonCode = connection.protocolVersion !== 5 ? undefined : code >= 0x80 ? code : matched === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
   if (packet.qos === 1) {
     // [MQTT-4.3.2-2] PUBACK with the packet id.
-    connection.send(reasonCode ? { type: 'puback', packetId: packet.packetId!, reasonCode } : { type: 'puback', packetId: packet.packetId! });
+    connection.sendAck(1, packet.packetId!, reasonCode ?? 0);
     return;
   }
   // [MQTT-4.3.3-8] PUBREC, and the id is remembered until PUBREL (unless refused).
   if (reasonCode === undefined || reasonCode < 0x80) connection.session!.incomingQos2.add(packet.packetId!);
-  connection.send(reasonCode ? { type: 'pubrec', packetId: packet.packetId!, reasonCode } : { type: 'pubrec', packetId: packet.packetId! });
+  connection.sendAck(2, packet.packetId!, reasonCode ?? 0);
 }

@@ -1,14 +1,17 @@
 import type { QoS } from '@hato/protocol';
 import type { Message } from '../message.js';
+import type { BrokerHooks } from '../options.js';
 import type { Delivery } from '../session/delivery.js';
 import type { Session, SessionSubscription } from '../session/session.js';
+import { chooseSharedMember } from './share-selector.js';
 import { type MatchVisitor, type ShareGroup, SubscriptionTrie } from './subscription-trie.js';
 
 /**
  * Routes a message to the matching sessions. A session with several matching
  * subscriptions gets one copy at the highest granted QoS, listing every Subscription
  * Identifier [MQTT-3.3.4-2] [MQTT-3.3.4-3] [MQTT-3.3.4-4]; each share group gets one copy,
- * round robin among its members, preferring connected ones.
+ * for one member (see share-selector.ts: round robin over members able to take it, or the
+ * chooseSharedMember hook).
  *
  * Matching allocates nothing per session: scratch fields on Session, reset by a
  * generation counter.
@@ -20,9 +23,11 @@ export class Router implements MatchVisitor {
   private readonly matched: Session[] = [];
   private readonly groups: ShareGroup[] = [];
   private publisher: string | undefined;
+  private readonly chooseMember: BrokerHooks['chooseSharedMember'];
 
-  constructor(delivery: Delivery) {
+  constructor(delivery: Delivery, chooseMember?: BrokerHooks['chooseSharedMember']) {
     this.delivery = delivery;
+    this.chooseMember = chooseMember;
   }
 
   /** Delivers to every match; returns how many sessions/groups matched. */
@@ -74,23 +79,15 @@ export class Router implements MatchVisitor {
   }
 
   private deliverToGroup(group: ShareGroup, message: Message): void {
-    const members = group.members;
-    const length = members.length;
-    if (length === 0) return;
-    let chosen = -1;
-    for (let step = 0; step < length; step++) {
-      const index = (group.next + step) % length;
-      if (members[index]!.connection !== undefined) {
-        chosen = index;
-        break;
-      }
-    }
-    if (chosen === -1) chosen = group.next % length;
-    group.next = (chosen + 1) % length;
-    const session = members[chosen]!;
+    const chosen = chooseSharedMember(group, message, this.chooseMember);
+    if (chosen !== -1) this.deliverToMember(group, group.members[chosen]!, message);
+  }
+
+  /** Delivers to one member of a share group with that member's subscription options. */
+  deliverToMember(group: ShareGroup, session: Session, message: Message): void {
     const subscription = group.subscriptions.get(session)!;
-    const qos = (Math.min(subscription.qos , message.qos)) as QoS;
+    const qos = Math.min(subscription.qos, message.qos) as QoS;
     const ids = subscription.subscriptionId === undefined ? undefined : [subscription.subscriptionId];
-    this.delivery.deliver(session, message, qos, subscription.retainAsPublished && message.retain, ids);
+    this.delivery.deliver(session, message, qos, subscription.retainAsPublished && message.retain, ids, group);
   }
 }

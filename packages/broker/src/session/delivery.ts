@@ -11,14 +11,33 @@ import type { Outgoing, OutgoingState, Session, SessionSubscription } from './se
  *   and counted; QoS 0 to an offline session is dropped unless queueQoS0Messages.
  * - QoS 1/2 beyond the window, to a congested or to an offline client wait in the session
  *   queue (bounded by maxQueuedMessages/Bytes; beyond it they are dropped and counted).
+ * - Publisher flow control: when a QoS 1/2 message from a client lands in the queue of an
+ *   ONLINE session that is over half its bound, that client's PUBACKs/PUBRECs are held back
+ *   (its own in-flight window then slows it down, MQTT's flow control) until the queue is
+ *   back under a quarter of the bound, or for at most HOLD_LIMIT_MS; a session that did not
+ *   drain in that time is `stalled` and holds nobody until it drains (the drop policy above
+ *   applies). Reading is never paused, so acks keep flowing and cycles cannot deadlock.
  */
 export class Delivery {
   private readonly options: ResolvedOptions;
   /** Messages dropped by the slow-consumer and queue policies, all sessions. */
   dropped = 0;
+  /** The client whose PUBLISH is being routed (set by the publish handler), else undefined. */
+  publisher: Connection | undefined;
+  private readonly highWaterMessages: number;
+  private readonly highWaterBytes: number;
+  private readonly lowWaterMessages: number;
+  /** Publishers whose acks are held, by the online session whose queue they filled. */
+  private readonly holders = new Map<Session, Connection[]>();
+  private readonly stalled = new WeakSet<Session>();
+  /** Sessions added to `stalled` and not yet removed (may overcount ones collected since). */
+  private stalledCount = 0;
 
   constructor(options: ResolvedOptions) {
     this.options = options;
+    this.highWaterMessages = Math.ceil(options.maxQueuedMessages / 2);
+    this.highWaterBytes = options.maxQueuedBytes / 2;
+    this.lowWaterMessages = Math.floor(options.maxQueuedMessages / 4);
   }
 
   deliver(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
@@ -40,6 +59,10 @@ export class Delivery {
     const entry: Outgoing = { message, qos, retain, subscriptionIds, packetId: 0, state: 'queued' };
     if (session.queueLength > 0 || session.inflight.size >= connection.sendWindow || connection.isCongested()) {
       this.enqueue(session, entry);
+      const publisher = this.publisher;
+      if (publisher !== undefined && publisher !== connection && (session.queueLength >= this.highWaterMessages || session.queuedBytes >= this.highWaterBytes)) {
+        this.hold(publisher, session);
+      }
       return;
     }
     this.send(session, connection, entry);
@@ -92,12 +115,49 @@ export class Delivery {
     if (connection === undefined) return;
     let entry = session.peekQueued();
     while (entry !== undefined) {
-      if (connection.isCongested()) return;
-      if (entry.qos > 0 && session.inflight.size >= connection.sendWindow) return;
-      if (entry.qos > 0 && !this.send(session, connection, entry)) return;
+      if (connection.isCongested()) break;
+      if (entry.qos > 0 && session.inflight.size >= connection.sendWindow) break;
+      if (entry.qos > 0 && !this.send(session, connection, entry)) break;
       if (entry.qos === 0) this.writeQos0(connection, entry.message, entry.retain, entry.subscriptionIds);
       session.shiftQueued();
       entry = session.peekQueued();
+    }
+    if ((this.holders.size !== 0 || this.stalledCount !== 0) && session.queueLength <= this.lowWaterMessages) this.releaseHolders(session);
+  }
+
+  /** Holds the acks of `publisher` until `session` drains (see the class comment). */
+  private hold(publisher: Connection, session: Session): void {
+    if (this.stalled.has(session)) return;
+    let list = this.holders.get(session);
+    if (list === undefined) {
+      list = [];
+      this.holders.set(session, list);
+    }
+    if (list.includes(publisher)) return;
+    list.push(publisher);
+    publisher.holdAcks(session);
+  }
+
+  private releaseHolders(session: Session): void {
+    if (this.stalledCount !== 0 && this.stalled.delete(session)) this.stalledCount--;
+    const list = this.holders.get(session);
+    if (list === undefined) return;
+    this.holders.delete(session);
+    for (const publisher of list) publisher.releaseAcks(session);
+  }
+
+  /** A publisher waited HOLD_LIMIT_MS for these sessions: they count as stalled until they drain. */
+  holdExpired(publisher: Connection, sessions: Session[]): void {
+    for (const session of sessions) {
+      const list = this.holders.get(session);
+      if (list === undefined) continue;
+      if (!this.stalled.has(session)) {
+        this.stalled.add(session);
+        this.stalledCount++;
+      }
+      const index = list.indexOf(publisher);
+      if (index !== -1) list.splice(index, 1);
+      if (list.length === 0) this.holders.delete(session);
     }
   }
 

@@ -1,6 +1,7 @@
 import { PacketIdAllocator, type QoS, type RetainHandling, type Will } from '@hato/protocol';
 import type { Connection } from '../connection.js';
 import type { Message } from '../message.js';
+import type { ShareGroup } from '../routing/subscription-trie.js';
 
 /** Session Expiry Interval meaning "never expires" (3.1.1 clean session 0, 5.0 0xFFFFFFFF). */
 export const NEVER_EXPIRES = 0xffffffff;
@@ -32,6 +33,8 @@ export interface Outgoing {
   readonly subscriptionIds: number[] | undefined;
   packetId: number;
   state: OutgoingState;
+  /** The share group it was sent through (`$share/`), for redelivery to another member. */
+  readonly group?: ShareGroup | undefined;
 }
 
 /** A will waiting for its 5.0 Will Delay Interval (or its session's end) to run out. */
@@ -116,6 +119,22 @@ export class Session {
   /** Queued entries in order (for persistence snapshots). */
   queuedEntries(): Outgoing[] {
     return this.queue.slice(this.queueHead);
+  }
+
+  /** Removes and returns the queued entries `take` selects, keeping the others in order. */
+  takeQueued(take: (entry: Outgoing) => boolean): Outgoing[] {
+    const kept: Outgoing[] = [];
+    const taken: Outgoing[] = [];
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const entry = this.queue[i]!;
+      if (take(entry)) {
+        taken.push(entry);
+        this.queuedBytes -= entry.message.size;
+      } else kept.push(entry);
+    }
+    this.queue = kept;
+    this.queueHead = 0;
+    return taken;
   }
 
   /** Forgets all message state (clean start / expiry). Subscriptions are removed by the caller. */

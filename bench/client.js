@@ -1,0 +1,302 @@
+// Client benchmark: hato's client (@hato/client/node, built dist) vs MQTT.js publishing 64 B
+// messages to ONE broker (Mosquitto when installed, else hato's broker), in one run.
+//   QoS 0: N publishes as fast as the client API allows (batches of 1000 per macrotask),
+//          timed until a raw subscriber (its own process) has received all N: end-to-end msgs/s.
+//   QoS 1: N publishes with a sliding window of W awaited at once (promise API for hato,
+//          callback API for MQTT.js), timed until the last PUBACK and the last delivery.
+// Each measurement runs in a fresh client process (after a warm-up of N/5 messages); rounds
+// alternate which client goes first; the median of the rounds is printed with the ratio.
+// Also prints the browser bundle sizes (minified, gzipped) of both clients.
+//
+//   node bench/client.js [--rounds 3] [--n0 200000] [--n1 50000] [--window 100] [--versions 5,4]
+import { fork, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { connect as rawConnect, Scanner, subscribe as rawSubscribe } from './load/raw.js';
+
+const self = new URL(import.meta.url).pathname;
+const here = new URL('.', import.meta.url).pathname;
+const root = join(here, '..');
+const TOPIC = 'bench/client/t';
+const PAYLOAD = Buffer.alloc(64, 0x61);
+const BATCH = 1000;
+const role = process.argv[2];
+
+/** Raw 3.1.1 subscriber (QoS 0 grant): counts PUBLISH packets, reports when a target is reached. */
+function runSubscriber() {
+  const port = Number(process.argv[3]);
+  let count = 0;
+  let target = Number.POSITIVE_INFINITY;
+  const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
+  const scanner = new Scanner((first) => {
+    const type = first >> 4;
+    if (type === 3) {
+      if (++count >= target) {
+        target = Number.POSITIVE_INFINITY;
+        process.send({ done: count });
+      }
+    } else if (type === 9) process.send({ ready: true });
+  });
+  socket.on('data', (chunk) => scanner.push(chunk));
+  socket.on('error', (err) => {
+    console.error('subscriber:', err.message);
+    process.exit(1);
+  });
+  socket.write(Buffer.concat([rawConnect(`bench-sub-${process.pid}`), rawSubscribe(1, TOPIC, 0)]));
+  process.on('message', (m) => {
+    if (m.cmd === 'expect') {
+      target = count + m.n;
+      process.send({ armed: true });
+    }
+  });
+}
+
+/** One client under test in its own process: {open} → {ready}; {run, n} → {ran}; {cpu} → {cpu}. */
+async function runWorker() {
+  let client;
+  let kind;
+  let cpuStart = process.cpuUsage();
+  const fail = (err) => {
+    console.error('worker:', err?.message ?? err);
+    process.exit(1);
+  };
+  process.on('message', async (m) => {
+    if (m.cmd === 'open') {
+      kind = m.client;
+      client = kind === 'hato' ? await openHato(m) : await openMqttjs(m);
+      process.send({ ready: true, receiveMaximum: client.receiveMaximum });
+    } else if (m.cmd === 'run') {
+      cpuStart = process.cpuUsage();
+      if (m.qos === 0) await burst(client.qos0, m.n);
+      else await windowed(client.qos1, m.n, m.window).catch(fail);
+      process.send({ ran: true });
+    } else if (m.cmd === 'cpu') {
+      const c = process.cpuUsage(cpuStart);
+      process.send({ cpu: (c.user + c.system) / 1e6 });
+    }
+  });
+}
+
+async function openHato({ port, version }) {
+  const { connectAsync } = await import('@hato/client/node');
+  const c = await connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: version, reconnect: false });
+  const connack = await c.connected();
+  const opts1 = { qos: 1 };
+  return {
+    receiveMaximum: connack.properties?.receiveMaximum,
+    qos0: () => c.publish(TOPIC, PAYLOAD),
+    qos1: (done, fail) => c.publish(TOPIC, PAYLOAD, opts1).then(done, fail),
+  };
+}
+
+async function openMqttjs({ port, version }) {
+  const mqtt = (await import('mqtt')).default;
+  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: version, reconnectPeriod: 0 });
+  const opts0 = { qos: 0 };
+  const opts1 = { qos: 1 };
+  return {
+    receiveMaximum: undefined,
+    qos0: () => c.publish(TOPIC, PAYLOAD, opts0),
+    qos1: (done, fail) => c.publish(TOPIC, PAYLOAD, opts1, (err) => (err ? fail(err) : done())),
+  };
+}
+
+/** QoS 0: n publishes, BATCH per macrotask so the socket drains while we publish. */
+async function burst(publish, n) {
+  for (let i = 0; i < n; ) {
+    const end = Math.min(n, i + BATCH);
+    for (; i < end; i++) publish();
+    await new Promise(setImmediate);
+  }
+}
+
+/** QoS 1: n publishes, `window` of them awaiting their PUBACK at any time. */
+function windowed(publish, n, window) {
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let acked = 0;
+    const done = () => {
+      acked++;
+      if (sent < n) {
+        sent++;
+        publish(done, reject);
+      } else if (acked === n) resolve();
+    };
+    for (; sent < Math.min(window, n); ) {
+      sent++;
+      publish(done, reject);
+    }
+  });
+}
+
+// ---------------------------------------------------------------- orchestrator
+
+function ask(child, msg, key) {
+  return new Promise((resolve) => {
+    const on = (m) => {
+      if (key in m) {
+        child.off('message', on);
+        resolve(m);
+      }
+    };
+    child.on('message', on);
+    if (msg) child.send(msg);
+  });
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port) {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((r) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        r(true);
+      });
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`port ${port} never opened`);
+}
+
+async function startBroker(windowSize) {
+  const mosquitto = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
+  if (mosquitto) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'hato-bench-client-'));
+    const conf = join(dir, 'mosquitto.conf');
+    // max_inflight_messages is also the Receive Maximum mosquitto announces to 5.0 clients.
+    const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false'];
+    lines.push(`max_inflight_messages ${windowSize}`, 'max_queued_messages 0', 'log_type error');
+    writeFileSync(conf, `${lines.join('\n')}\n`);
+    const child = spawn(mosquitto, ['-c', conf], { stdio: 'ignore' });
+    await waitForPort(port);
+    return { name: `mosquitto (${mosquitto})`, port, pid: child.pid, stop: () => (child.kill('SIGKILL'), rmSync(dir, { recursive: true, force: true })) };
+  }
+  const child = fork(join(here, 'servers', 'hato.js'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const { port } = await new Promise((resolve) => child.once('message', resolve));
+  return { name: 'hato broker (bench/servers/hato.js; mosquitto not installed)', port, pid: child.pid, stop: () => child.kill('SIGKILL') };
+}
+
+/** One measurement: fresh client process, warm-up, then n messages end-to-end. */
+async function measure(broker, subscriber, client, version, qos, n, window) {
+  const worker = fork(self, ['--worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    await ask(worker, { cmd: 'open', client, port: broker.port, version }, 'ready');
+    const once = async (count) => {
+      await ask(subscriber, { cmd: 'expect', n: count }, 'armed');
+      const delivered = ask(subscriber, null, 'done');
+      const b0 = cpuSeconds(broker.pid);
+      const s0 = cpuSeconds(subscriber.pid);
+      const t0 = performance.now();
+      await Promise.all([ask(worker, { cmd: 'run', qos, n: count, window }, 'ran'), delivered]);
+      const seconds = (performance.now() - t0) / 1000;
+      const brokerPct = (100 * (cpuSeconds(broker.pid) - b0)) / seconds;
+      const subPct = (100 * (cpuSeconds(subscriber.pid) - s0)) / seconds;
+      const { cpu } = await ask(worker, { cmd: 'cpu' }, 'cpu');
+      return { rate: count / seconds, cpuPct: (100 * cpu) / seconds, usPerMsg: (1e6 * cpu) / count, brokerPct, subPct };
+    };
+    await once(Math.max(1000, Math.floor(n / 5)));
+    return await once(n);
+  } finally {
+    worker.kill('SIGKILL');
+  }
+}
+
+/** CPU seconds (user + system) of a process, from /proc. */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (x) => Math.round(x).toLocaleString('en-US');
+
+async function benchThroughput(args) {
+  const window = Number(args.window);
+  const broker = await startBroker(window);
+  const subscriber = fork(self, ['--subscriber', String(broker.port)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    await ask(subscriber, null, 'ready');
+    const rounds = Number(args.rounds);
+    console.log(`# client publish throughput, 64 B, one broker: ${broker.name}; node ${process.version}`);
+    console.log(`# median of ${rounds} rounds (order alternates), fresh client process per run after a warm-up`);
+    console.log(`# QoS 0: n=${args.n0}, ${BATCH} publishes per macrotask, until a raw subscriber got all`);
+    console.log(`# QoS 1: n=${args.n1}, ${window} in flight (broker Receive Maximum ${window})`);
+    for (const version of args.versions.split(',').map(Number)) {
+      for (const qos of [0, 1]) {
+        const n = Number(qos === 0 ? args.n0 : args.n1);
+        const runs = { hato: [], mqttjs: [] };
+        for (let r = 0; r < rounds; r++) {
+          const order = r % 2 === 0 ? ['hato', 'mqttjs'] : ['mqttjs', 'hato'];
+          for (const c of order) runs[c].push(await measure(broker, subscriber, c, version, qos, n, window));
+        }
+        const label = `v${version === 5 ? '5.0' : '3.1.1'} QoS ${qos}`;
+        const med = {};
+        for (const c of ['hato', 'mqttjs']) {
+          const rates = runs[c].map((x) => x.rate);
+          med[c] = median(rates);
+          const cpu = median(runs[c].map((x) => x.cpuPct));
+          const us = median(runs[c].map((x) => x.usPerMsg));
+          const brokerCpu = median(runs[c].map((x) => x.brokerPct));
+          const subCpu = median(runs[c].map((x) => x.subPct));
+          const name = c === 'hato' ? 'hato   ' : 'MQTT.js';
+          console.log(
+            `${label} ${name} ${fmt(med[c]).padStart(9)} msg/s   client CPU ${cpu.toFixed(0)}% (${us.toFixed(2)} µs/msg)   broker ${brokerCpu.toFixed(0)}%  subscriber ${subCpu.toFixed(0)}%   runs ${rates.map(fmt).join(' / ')}`,
+          );
+        }
+        console.log(`${label} ratio hato/MQTT.js: ${(med.hato / med.mqttjs).toFixed(2)}x`);
+      }
+    }
+  } finally {
+    subscriber.kill('SIGKILL');
+    broker.stop();
+  }
+}
+
+async function benchBundles() {
+  const { bundle } = await import('../packages/client/scripts/bundle.js');
+  const hato = await bundle();
+  const mqttPath = join(root, 'node_modules', 'mqtt', 'dist', 'mqtt.esm.js');
+  const code = readFileSync(mqttPath);
+  const mqttjs = { bytes: code.length, gzip: gzipSync(code).length };
+  const kb = (b) => `${(b / 1024).toFixed(1)} KiB`;
+  console.log('\n# browser ESM bundle, minified (gzip via node:zlib, default level)');
+  console.log(`bundle hato    ${kb(hato.bytes).padStart(10)} min  ${kb(hato.gzip).padStart(9)} gzip   (packages/client/bundle/hato-client.min.js)`);
+  console.log(`bundle MQTT.js ${kb(mqttjs.bytes).padStart(10)} min  ${kb(mqttjs.gzip).padStart(9)} gzip   (mqtt/dist/mqtt.esm.js, as shipped)`);
+  console.log(`bundle ratio MQTT.js/hato: ${(mqttjs.bytes / hato.bytes).toFixed(1)}x minified, ${(mqttjs.gzip / hato.gzip).toFixed(1)}x gzipped`);
+}
+
+async function main() {
+  const { values: args } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      rounds: { type: 'string', default: '3' },
+      n0: { type: 'string', default: '200000' },
+      n1: { type: 'string', default: '50000' },
+      window: { type: 'string', default: '100' },
+      versions: { type: 'string', default: '5,4' },
+      'no-bundle': { type: 'boolean', default: false },
+    },
+  });
+  await benchThroughput(args);
+  if (!args['no-bundle']) await benchBundles();
+}
+
+if (role === '--subscriber') runSubscriber();
+else if (role === '--worker') runWorker();
+else await main();
