@@ -131,7 +131,7 @@ describe('03 qos', () => {
         subs.push({ c, qos: i % 3 });
       }
       const pub = await client(ctx.port, version);
-      for (let m = 0; m < 20; m++) pub.publish({ topic, payload: `fan-${m}`, qos: 2, packetId: m + 1 });
+      for (let m = 0; m < 20; m++) await pub.publishAcked({ topic, payload: `fan-${m}`, qos: 2 });
       for (const { c, qos } of subs) {
         const ids = new Set<number>();
         for (let m = 0; m < 20; m++) {

@@ -50,17 +50,17 @@ describe('11 slow consumer', () => {
   describe.each(VERSIONS)('$name', ({ version }) => {
     it('[non-normative, DESIGN: bounded memory] a paused subscriber does not hold back a fast one; broker memory stays bounded', async () => {
       const topic = uid('flood');
-      const fast = await client(ctx.port, version as 4 | 5);
+      const fast = await client(ctx.port, version);
       await fast.subscribe(topic);
       fast.countOnly('publish');
-      const slow = await client(ctx.port, version as 4 | 5);
+      const slow = await client(ctx.port, version);
       await slow.subscribe(topic);
       slow.pause();
-      const pub = await client(ctx.port, version as 4 | 5);
+      const pub = await client(ctx.port, version);
       await sleep(100);
       const before = await brokerMemory();
 
-      await flood(pub, fast, topic, version as 4 | 5);
+      await flood(pub, fast, topic, version);
       await waitUntil(() => (fast.counts.get('publish') ?? 0) >= MESSAGES, 10_000, 20);
       expect(fast.counts.get('publish')).toBe(MESSAGES);
       const growth = (await brokerMemory()) - before;
@@ -68,7 +68,7 @@ describe('11 slow consumer', () => {
       expect(growth, `broker grew by ${(growth / 1e6).toFixed(1)} MB`).toBeLessThan(FLOOD_BYTES / 2);
 
       // The broker is still serving: a new client gets PINGRESP and live messages.
-      const probe = await client(ctx.port, version as 4 | 5);
+      const probe = await client(ctx.port, version);
       probe.send(pingreq());
       await probe.expectPacket('pingresp');
       const check = uid('after');
@@ -87,10 +87,10 @@ describe('11 slow consumer', () => {
       const broker = await startBroker({ maxQueuedMessages: 100 });
       try {
         const topic = uid('backlog');
-        const sub = await client(broker.port, version as 4 | 5);
+        const sub = await client(broker.port, version);
         await sub.subscribe(topic, { qos: 1 });
         sub.pause();
-        const pub = await client(broker.port, version as 4 | 5);
+        const pub = await client(broker.port, version);
         pub.countOnly('puback');
         const parts = Array.from({ length: 1000 }, (_, i) => publish({ version, topic, payload: `m${i}`, qos: 1, packetId: i + 1 }));
         pub.send(concat(parts));

@@ -18,13 +18,13 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 
 export { target };
 
-export interface VersionCase {
+export interface VersionCase<V extends MqttVersion = MqttVersion> {
   name: string;
-  version: MqttVersion;
+  version: V;
 }
 
 /** 3.1.1 and 5.0: most cases run for both. */
-export const VERSIONS: readonly VersionCase[] = [
+export const VERSIONS: readonly VersionCase<4 | 5>[] = [
   { name: 'MQTT 3.1.1', version: 4 },
   { name: 'MQTT 5.0', version: 5 },
 ];
