@@ -59,11 +59,15 @@ export class RawClient {
     RawClient.open.add(this);
     stream.on('data', (chunk: Uint8Array) => this.onData(chunk));
     stream.on('error', () => {});
-    stream.on('close', () => {
+    // 'end' too: the peer's FIN ends the connection for a test, and a ws stream
+    // (createWebSocketStream) emits 'end' but no 'close' when the server drops it.
+    const onClosed = () => {
       this.closed = true;
       RawClient.open.delete(this);
       this.notify();
-    });
+    };
+    stream.on('close', onClosed);
+    stream.on('end', onClosed);
   }
 
   /** Next packet id for this client: 1, 2, 3, ... */

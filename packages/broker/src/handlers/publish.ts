@@ -1,8 +1,9 @@
-import { MqttError, type PublishPacket, ReasonCode } from '@hato/protocol';
+import { MqttError, ProtocolError, type PublishPacket, ReasonCode } from '@hato/protocol';
 import type { Connection } from '../connection.js';
 import { ReceiveMaximumExceededError, TopicNameInvalidError } from '../errors.js';
 import { Message } from '../message.js';
 import { isValidTopic } from './connect.js';
+import { publishRefusal } from './publish-checks.js';
 
 /**
  * Incoming PUBLISH: resolve the topic alias, check the Receive Maximum, drop QoS 2
@@ -12,6 +13,10 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   const session = connection.session!;
   let topic = packet.topic;
   if (connection.protocolVersion === 5) {
+    // [MQTT-3.3.4-6] a Subscription Identifier is for the server to send, never a client.
+    if (packet.properties?.subscriptionIdentifiers !== undefined) {
+      throw new ProtocolError('a PUBLISH from a client must not carry a Subscription Identifier [MQTT-3.3.4-6]');
+    }
     const alias = packet.properties?.topicAlias;
     if (alias !== undefined || topic === '') {
       // [MQTT-3.3.2-7..12] throws 0x94 Topic Alias invalid (or a protocol error).
@@ -32,6 +37,11 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     checkReceiveMaximum(connection);
   } else if (packet.qos === 1 && connection.broker.options.hooks.authorizePublish !== undefined) {
     checkReceiveMaximum(connection);
+  }
+  const refused = publishRefusal(connection, packet, topic); // Maximum QoS, payload format, retained quota
+  if (refused !== 0) {
+    accept(connection, packet, topic, refused);
+    return undefined;
   }
   const hook = connection.broker.options.hooks.authorizePublish;
   if (hook === undefined) {

@@ -28,17 +28,37 @@ function pathOf(request: IncomingMessage): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
+function refuse(socket: Duplex, status: number): void {
+  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.once('finish', () => socket.destroy());
+}
+
 /** MQTT over WebSocket on `path` of an HTTP server: upgrade → a byte stream → broker.handle. */
 export function attachWebSocket(broker: Broker, server: HttpServer, options: WebSocketAttachOptions): Listener {
   const path = options.path ?? '/mqtt';
   const wss = new WebSocketServer({ noServer: true, handleProtocols: selectProtocol, perMessageDeflate: false });
   const sockets = new Set<WebSocket>();
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (pathOf(request) !== path) return;
+    if (pathOf(request) !== path) {
+      // Another upgrade handler of the user's server may want it; if there is none, refuse
+      // rather than leave the socket hanging (and server.close() waiting for it).
+      if (server.listenerCount('upgrade') === 1) refuse(socket, 404);
+      return;
+    }
     wss.handleUpgrade(request, socket, head, (ws) => {
       sockets.add(ws);
       ws.once('close', () => sockets.delete(ws));
-      const stream = createWebSocketStream(ws);
+      // MQTT travels in binary frames only; any other data frame closes the connection
+      // [MQTT-6.0.0-1]. Registered before the stream's own listener, so the text frame's
+      // bytes are pushed into an already destroyed stream and never reach the decoder.
+      let stream: Duplex | undefined;
+      ws.on('message', (_data, isBinary) => {
+        if (!isBinary) {
+          stream?.destroy();
+          ws.terminate();
+        }
+      });
+      stream = createWebSocketStream(ws);
       const remote = request.socket.remoteAddress;
       Object.defineProperty(stream, 'remoteAddress', { value: remote });
       broker.handle(stream);
