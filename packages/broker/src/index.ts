@@ -1,4 +1,8 @@
-export { Broker, type BrokerEvents, type TcpListenOptions } from './broker.js';
+export type { AuthExchange, AuthMethod, AuthStep } from './auth/auth-method.js';
+export { type CredentialStore, MemoryCredentialStore, type UserCredentials } from './auth/credential-store.js';
+export { ScramSha256 } from './auth/scram.js';
+export { DEFAULT_SCRAM_ITERATIONS, deriveScramKeys, type ScramKeys, verifyPassword } from './auth/scram-keys.js';
+export { Broker, type BrokerEvents, type TcpListenOptions, type TlsListenOptions } from './broker.js';
 export type { Client } from './client.js';
 export type { ConnectionState } from './connection.js';
 export {
@@ -9,12 +13,13 @@ export {
   KeepAliveTimeoutError,
   ReceiveMaximumExceededError,
   ServerShuttingDownError,
+  ServerRedirectError,
   SessionTakenOverError,
   TopicNameInvalidError,
 } from './errors.js';
 export type { Listener } from './listeners/tcp.js';
 export type { WebSocketAttachOptions, WebSocketListenOptions } from './listeners/websocket.js';
-export type { BrokerHooks, BrokerOptions, Logger, MaybePromise } from './options.js';
+export type { BrokerHooks, BrokerOptions, Logger, MaybePromise, ServerRedirect, SharedMember, SharedMessage } from './options.js';
 export { type ClusterBus, LocalClusterBus } from './ports/cluster-bus.js';
 export { MemoryPersistence } from './ports/memory-persistence.js';
 export type { Persistence, SessionRecord, StoredMessage, StoredOutgoing } from './ports/persistence.js';
