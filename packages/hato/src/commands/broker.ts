@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Broker } from '@hato/broker';
+import { Broker, type TlsListenOptions } from '@hato/broker';
 import { createLogger } from '../log.js';
 
 const usage = `usage: hato broker [options]
@@ -11,18 +12,23 @@ options:
       --host <host>      address to listen on (default 0.0.0.0)
       --ws-port <port>   port for MQTT over WebSocket on /mqtt (default 8083, 0 picks a free port)
       --no-ws            do not listen for WebSocket clients
+      --tls-port <port>  also listen for MQTT over TLS (needs --cert and --key)
+      --cert <file>      PEM server certificate (chain) for --tls-port
+      --key <file>       PEM private key for --tls-port
+      --cafile <file>    PEM CA bundle to verify client certificates (asks clients for one)
   -v, --verbose          debug logs (connections, subscriptions, protocol errors)
   -h, --help             show this help
 
 Logs are pino JSON lines on stdout (pretty when stdout is a terminal). Once listening,
-one line says "hato broker listening" with the actual "port" and "wsPort" (null when
-disabled). SIGINT / SIGTERM close the broker gracefully and exit 0.
+one line says "hato broker listening" with the actual "port", "wsPort" and "tlsPort"
+(null when disabled). SIGINT / SIGTERM close the broker gracefully and exit 0.
 `;
 
 interface BrokerArgs {
   port: number;
   host: string;
   wsPort: number | undefined;
+  tls: TlsListenOptions | undefined;
   verbose: boolean;
 }
 
@@ -34,6 +40,10 @@ function parse(argv: string[]): BrokerArgs | 'help' {
       host: { type: 'string', default: '0.0.0.0' },
       'ws-port': { type: 'string', default: '8083' },
       'no-ws': { type: 'boolean', default: false },
+      'tls-port': { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      cafile: { type: 'string' },
       verbose: { type: 'boolean', short: 'v', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -45,7 +55,31 @@ function parse(argv: string[]): BrokerArgs | 'help' {
     port: parsePort(values.port, '--port'),
     host: values.host,
     wsPort: values['no-ws'] ? undefined : parsePort(values['ws-port'], '--ws-port'),
+    tls: parseTls(values),
     verbose: values.verbose,
+  };
+}
+
+function parseTls(values: { 'tls-port'?: string; cert?: string; key?: string; cafile?: string; host: string }): TlsListenOptions | undefined {
+  if (values['tls-port'] === undefined) {
+    if (values.cert !== undefined || values.key !== undefined) throw new Error('--cert and --key need --tls-port');
+    return undefined;
+  }
+  if (values.cert === undefined || values.key === undefined) throw new Error('--tls-port needs --cert and --key');
+  const read = (file: string, name: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`${name}: cannot read '${file}': ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  const ca = values.cafile === undefined ? undefined : read(values.cafile, '--cafile');
+  return {
+    port: parsePort(values['tls-port'], '--tls-port'),
+    host: values.host,
+    cert: read(values.cert, '--cert'),
+    key: read(values.key, '--key'),
+    ...(ca === undefined ? {} : { ca, requestCert: true }),
   };
 }
 
@@ -75,7 +109,8 @@ export async function run(argv: string[]): Promise<number> {
   broker.on('clientError', (client, error) => logger.debug({ clientId: client.id, reasonCode: error.reasonCode, err: error.message }, 'client error'));
   const tcp = await broker.listen({ port: args.port, host: args.host });
   const ws = args.wsPort === undefined ? undefined : await broker.listenWebSocket({ port: args.wsPort, host: args.host });
-  logger.info({ host: args.host, port: tcp.port, wsPort: ws?.port ?? null }, 'hato broker listening');
+  const tls = args.tls === undefined ? undefined : await broker.listenTls(args.tls);
+  logger.info({ host: args.host, port: tcp.port, wsPort: ws?.port ?? null, tlsPort: tls?.port ?? null }, 'hato broker listening');
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       process.off('SIGINT', stop);
