@@ -8,7 +8,8 @@
 // alternate which client goes first; the median of the rounds is printed with the ratio.
 // Also prints the browser bundle sizes (minified, gzipped) of both clients.
 //
-//   node bench/client.js [--rounds 3] [--n0 200000] [--n1 50000] [--window 100] [--versions 5,4]
+//   node bench/client.js [--rounds 3] [--n0 100000] [--n1 30000] [--window 100] [--versions 5,4]
+//     [--no-ceiling] [--no-bundle | --bundle-only] [--broker mosquitto|hato]
 import { fork, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -16,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { connect as rawConnect, Scanner, subscribe as rawSubscribe } from './load/raw.js';
+import { connect as rawConnect, publish as rawPublish, subscribe as rawSubscribe } from './load/raw.js';
 
 const self = new URL(import.meta.url).pathname;
 const here = new URL('.', import.meta.url).pathname;
@@ -26,22 +27,56 @@ const PAYLOAD = Buffer.alloc(64, 0x61);
 const BATCH = 1000;
 const role = process.argv[2];
 
-/** Raw 3.1.1 subscriber (QoS 0 grant): counts PUBLISH packets, reports when a target is reached. */
+/**
+ * Raw 3.1.1 subscriber (QoS 0 grant): counts PUBLISH packets, reports when a target is reached.
+ * Reads through `onread` into one buffer and scans packet boundaries with a byte-level state
+ * machine (no copies, no stream machinery), so the measuring side costs as little as it can.
+ */
 function runSubscriber() {
   const port = Number(process.argv[3]);
   let count = 0;
   let target = Number.POSITIVE_INFINITY;
-  const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
-  const scanner = new Scanner((first) => {
-    const type = first >> 4;
-    if (type === 3) {
+  // Scanner state: 0 = expecting a fixed header byte, 1 = in the remaining length, 2 = in the body.
+  let state = 0;
+  let type = 0;
+  let length = 0;
+  let mult = 1;
+  let skip = 0;
+  const packetStart = (t) => {
+    if (t === 3) {
       if (++count >= target) {
         target = Number.POSITIVE_INFINITY;
         process.send({ done: count });
       }
-    } else if (type === 9) process.send({ ready: true });
-  });
-  socket.on('data', (chunk) => scanner.push(chunk));
+    } else if (t === 9) process.send({ ready: true });
+  };
+  const scan = (buf, n) => {
+    let i = 0;
+    while (i < n) {
+      if (state === 2) {
+        const take = Math.min(skip, n - i);
+        skip -= take;
+        i += take;
+        if (skip === 0) state = 0;
+      } else if (state === 0) {
+        type = buf[i++] >> 4;
+        state = 1;
+        length = 0;
+        mult = 1;
+      } else {
+        const b = buf[i++];
+        length += (b & 0x7f) * mult;
+        mult *= 128;
+        if ((b & 0x80) === 0) {
+          packetStart(type);
+          skip = length;
+          state = skip > 0 ? 2 : 0;
+        }
+      }
+    }
+    return true;
+  };
+  const socket = net.connect({ port, host: '127.0.0.1', noDelay: true, onread: { buffer: Buffer.allocUnsafe(1 << 16), callback: (n, buf) => scan(buf, n) } });
   socket.on('error', (err) => {
     console.error('subscriber:', err.message);
     process.exit(1);
@@ -50,8 +85,8 @@ function runSubscriber() {
   process.on('message', (m) => {
     if (m.cmd === 'expect') {
       target = count + m.n;
-      process.send({ armed: true });
-    }
+      process.send({ armed: true, base: count });
+    } else if (m.cmd === 'count') process.send({ count });
   });
 }
 
@@ -67,11 +102,12 @@ async function runWorker() {
   process.on('message', async (m) => {
     if (m.cmd === 'open') {
       kind = m.client;
-      client = kind === 'hato' ? await openHato(m) : await openMqttjs(m);
+      client = kind === 'hato' ? await openHato(m) : kind === 'mqttjs' ? await openMqttjs(m) : await openRaw(m);
       process.send({ ready: true, receiveMaximum: client.receiveMaximum });
     } else if (m.cmd === 'run') {
       cpuStart = process.cpuUsage();
-      if (m.qos === 0) await burst(client.qos0, m.n);
+      if (client.burst) await (m.qos === 0 ? client.burst(m.n) : client.windowed(m.n, m.window));
+      else if (m.qos === 0) await burst(client.qos0, m.n);
       else await windowed(client.qos1, m.n, m.window).catch(fail);
       process.send({ ran: true });
     } else if (m.cmd === 'cpu') {
@@ -102,6 +138,65 @@ async function openMqttjs({ port, version }) {
     receiveMaximum: undefined,
     qos0: () => c.publish(TOPIC, PAYLOAD, opts0),
     qos1: (done, fail) => c.publish(TOPIC, PAYLOAD, opts1, (err) => (err ? fail(err) : done())),
+  };
+}
+
+/**
+ * The ceiling: no client library, pre-encoded 3.1.1 PUBLISH packets written in batches and
+ * PUBACKs counted by a byte scan. What the broker and the subscriber allow on this machine.
+ */
+async function openRaw({ port }) {
+  const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
+  const q0 = rawPublish(TOPIC, PAYLOAD, 0).bytes;
+  const batch0 = Buffer.concat(Array.from({ length: 100 }, () => q0));
+  const q1 = rawPublish(TOPIC, PAYLOAD, 1);
+  let onAck = null;
+  let pending = 0; // PUBACK bytes still to skip of a packet split across reads
+  let connected;
+  const ready = new Promise((r) => (connected = r));
+  socket.on('data', (chunk) => {
+    let i = pending;
+    pending = 0;
+    if (connected) {
+      connected();
+      connected = null;
+      i += 4; // CONNACK
+    }
+    let acks = 0;
+    for (; i < chunk.length; i += 4) acks++; // only PUBACKs (4 bytes) follow
+    pending = i - chunk.length;
+    if (acks > 0) onAck?.(acks);
+  });
+  socket.write(rawConnect(`bench-raw-${process.pid}`));
+  await ready;
+  let id = 0;
+  const packet1 = () => {
+    const b = Buffer.from(q1.bytes);
+    id = (id % 65535) + 1;
+    b.writeUInt16BE(id, q1.idOffset);
+    return b;
+  };
+  return {
+    receiveMaximum: undefined,
+    burst: async (n) => {
+      for (let i = 0; i < n; i += 100) {
+        socket.write(i + 100 <= n ? batch0 : Buffer.concat(Array.from({ length: n - i }, () => q0)));
+        if (i % 1000 === 900) await new Promise(setImmediate);
+      }
+    },
+    windowed: (n, window) =>
+      new Promise((resolve) => {
+        let sent = Math.min(window, n);
+        let acked = 0;
+        onAck = (k) => {
+          acked += k;
+          const more = Math.min(k, n - sent);
+          if (more > 0) socket.write(Buffer.concat(Array.from({ length: more }, packet1)));
+          sent += more;
+          if (acked >= n) resolve();
+        };
+        socket.write(Buffer.concat(Array.from({ length: sent }, packet1)));
+      }),
   };
 }
 
@@ -172,8 +267,8 @@ async function waitForPort(port) {
   throw new Error(`port ${port} never opened`);
 }
 
-async function startBroker(windowSize) {
-  const mosquitto = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
+async function startBroker(windowSize, which) {
+  const mosquitto = which === 'hato' ? undefined : ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
   if (mosquitto) {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'hato-bench-client-'));
@@ -184,11 +279,16 @@ async function startBroker(windowSize) {
     writeFileSync(conf, `${lines.join('\n')}\n`);
     const child = spawn(mosquitto, ['-c', conf], { stdio: 'ignore' });
     await waitForPort(port);
-    return { name: `mosquitto (${mosquitto})`, port, pid: child.pid, stop: () => (child.kill('SIGKILL'), rmSync(dir, { recursive: true, force: true })) };
+    const stop = () => {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    };
+    return { name: `mosquitto (${mosquitto})`, port, pid: child.pid, stop };
   }
   const child = fork(join(here, 'servers', 'hato.js'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const { port } = await new Promise((resolve) => child.once('message', resolve));
-  return { name: 'hato broker (bench/servers/hato.js; mosquitto not installed)', port, pid: child.pid, stop: () => child.kill('SIGKILL') };
+  const why = which === 'hato' ? '--broker hato' : 'mosquitto not installed';
+  return { name: `hato broker (bench/servers/hato.js; ${why})`, port, pid: child.pid, stop: () => child.kill('SIGKILL') };
 }
 
 /** One measurement: fresh client process, warm-up, then n messages end-to-end. */
@@ -197,17 +297,25 @@ async function measure(broker, subscriber, client, version, qos, n, window) {
   try {
     await ask(worker, { cmd: 'open', client, port: broker.port, version }, 'ready');
     const once = async (count) => {
-      await ask(subscriber, { cmd: 'expect', n: count }, 'armed');
-      const delivered = ask(subscriber, null, 'done');
+      const { base } = await ask(subscriber, { cmd: 'expect', n: count }, 'armed');
       const b0 = cpuSeconds(broker.pid);
       const s0 = cpuSeconds(subscriber.pid);
       const t0 = performance.now();
-      await Promise.all([ask(worker, { cmd: 'run', qos, n: count, window }, 'ran'), delivered]);
+      // A broker may drop QoS 0 messages (slow-consumer policy): give up waiting after a while.
+      let timer;
+      const timeout = new Promise((r) => {
+        timer = setTimeout(r, 20_000 + count / 5, 'timeout');
+      });
+      const delivered = Promise.race([ask(subscriber, null, 'done'), timeout]);
+      const [, outcome] = await Promise.all([ask(worker, { cmd: 'run', qos, n: count, window }, 'ran'), delivered]);
+      clearTimeout(timer);
+      let got = count;
+      if (outcome === 'timeout') got = (await ask(subscriber, { cmd: 'count' }, 'count')).count - base;
       const seconds = (performance.now() - t0) / 1000;
       const brokerPct = (100 * (cpuSeconds(broker.pid) - b0)) / seconds;
       const subPct = (100 * (cpuSeconds(subscriber.pid) - s0)) / seconds;
       const { cpu } = await ask(worker, { cmd: 'cpu' }, 'cpu');
-      return { rate: count / seconds, cpuPct: (100 * cpu) / seconds, usPerMsg: (1e6 * cpu) / count, brokerPct, subPct };
+      return { lost: count - got, rate: got / seconds, cpuPct: (100 * cpu) / seconds, usPerMsg: (1e6 * cpu) / count, brokerPct, subPct };
     };
     await once(Math.max(1000, Math.floor(n / 5)));
     return await once(n);
@@ -228,7 +336,7 @@ const fmt = (x) => Math.round(x).toLocaleString('en-US');
 
 async function benchThroughput(args) {
   const window = Number(args.window);
-  const broker = await startBroker(window);
+  const broker = await startBroker(window, args.broker);
   const subscriber = fork(self, ['--subscriber', String(broker.port)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     await ask(subscriber, null, 'ready');
@@ -237,29 +345,34 @@ async function benchThroughput(args) {
     console.log(`# median of ${rounds} rounds (order alternates), fresh client process per run after a warm-up`);
     console.log(`# QoS 0: n=${args.n0}, ${BATCH} publishes per macrotask, until a raw subscriber got all`);
     console.log(`# QoS 1: n=${args.n1}, ${window} in flight (broker Receive Maximum ${window})`);
+    console.log('# client CPU = user+system of the client process over the run; ceiling = pre-encoded raw packets, no library');
     for (const version of args.versions.split(',').map(Number)) {
       for (const qos of [0, 1]) {
         const n = Number(qos === 0 ? args.n0 : args.n1);
-        const runs = { hato: [], mqttjs: [] };
+        const contestants = args.ceiling ? ['hato', 'mqttjs', 'raw'] : ['hato', 'mqttjs'];
+        const runs = Object.fromEntries(contestants.map((c) => [c, []]));
         for (let r = 0; r < rounds; r++) {
-          const order = r % 2 === 0 ? ['hato', 'mqttjs'] : ['mqttjs', 'hato'];
+          // Rotate who goes first, so drift in the machine's load does not favour one client.
+          const order = contestants.map((_, i) => contestants[(i + r) % contestants.length]);
           for (const c of order) runs[c].push(await measure(broker, subscriber, c, version, qos, n, window));
         }
         const label = `v${version === 5 ? '5.0' : '3.1.1'} QoS ${qos}`;
         const med = {};
-        for (const c of ['hato', 'mqttjs']) {
+        for (const c of contestants) {
           const rates = runs[c].map((x) => x.rate);
+          const lost = runs[c].reduce((a, x) => a + x.lost, 0);
           med[c] = median(rates);
-          const cpu = median(runs[c].map((x) => x.cpuPct));
-          const us = median(runs[c].map((x) => x.usPerMsg));
-          const brokerCpu = median(runs[c].map((x) => x.brokerPct));
-          const subCpu = median(runs[c].map((x) => x.subPct));
-          const name = c === 'hato' ? 'hato   ' : 'MQTT.js';
+          const m = (key) => median(runs[c].map((x) => x[key]));
+          med[`${c}Us`] = m('usPerMsg');
+          const name = { hato: 'hato   ', mqttjs: 'MQTT.js', raw: 'ceiling' }[c];
           console.log(
-            `${label} ${name} ${fmt(med[c]).padStart(9)} msg/s   client CPU ${cpu.toFixed(0)}% (${us.toFixed(2)} µs/msg)   broker ${brokerCpu.toFixed(0)}%  subscriber ${subCpu.toFixed(0)}%   runs ${rates.map(fmt).join(' / ')}`,
+            `${label} ${name} ${fmt(med[c]).padStart(9)} msg/s   client CPU ${m('cpuPct').toFixed(0).padStart(3)}% ${m('usPerMsg').toFixed(2).padStart(6)} µs/msg   broker ${m('brokerPct').toFixed(0)}%  subscriber ${m('subPct').toFixed(0)}%   runs ${rates.map(fmt).join(' / ')}${lost > 0 ? `   LOST ${fmt(lost)} messages (rate counts delivered ones)` : ''}`,
           );
         }
-        console.log(`${label} ratio hato/MQTT.js: ${(med.hato / med.mqttjs).toFixed(2)}x`);
+        console.log(
+          `${label} ratio hato/MQTT.js: ${(med.hato / med.mqttjs).toFixed(2)}x msg/s, ${(med.mqttjsUs / med.hatoUs).toFixed(1)}x less client CPU per message` +
+            (args.ceiling ? `; hato reaches ${((100 * med.hato) / med.raw).toFixed(0)}% of the ceiling` : ''),
+        );
       }
     }
   } finally {
@@ -286,14 +399,19 @@ async function main() {
     args: process.argv.slice(2),
     options: {
       rounds: { type: 'string', default: '3' },
-      n0: { type: 'string', default: '200000' },
-      n1: { type: 'string', default: '50000' },
+      n0: { type: 'string', default: '100000' },
+      n1: { type: 'string', default: '30000' },
       window: { type: 'string', default: '100' },
       versions: { type: 'string', default: '5,4' },
       'no-bundle': { type: 'boolean', default: false },
+      ceiling: { type: 'boolean', default: true },
+      'no-ceiling': { type: 'boolean', default: false },
+      'bundle-only': { type: 'boolean', default: false },
+      broker: { type: 'string', default: 'mosquitto' },
     },
   });
-  await benchThroughput(args);
+  if (args['no-ceiling']) args.ceiling = false;
+  if (!args['bundle-only']) await benchThroughput(args);
   if (!args['no-bundle']) await benchBundles();
 }
 

@@ -255,7 +255,8 @@ describe('12 MQTT 5.0 features', () => {
       return w;
     }
 
-    it('[MQTT-3.1.3-9] with Session Expiry 0 the will goes at once, whatever its delay', async () => {
+    // mosquitto 2.0.11 waits for the will delay even though a Session Expiry 0 session ends at once.
+    it.skipIf(target === 'mosquitto')('[MQTT-3.1.3-9] with Session Expiry 0 the will goes at once, whatever its delay', async () => {
       const topic = uid('wd0');
       const w = await watcher(topic);
       const c = await client(ctx.port, 5, { will: { topic, payload: 'now', properties: [[Prop.WillDelayInterval, 30]] } });

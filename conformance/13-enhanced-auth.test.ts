@@ -6,7 +6,7 @@
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { type AuthExchange, type AuthMethod, type AuthStep, MemoryCredentialStore } from '@hato/broker';
-import { auth, connect, getProp, Prop, RawClient, subscribe } from '@hato/testkit';
+import { auth, connect, getProp, Prop, RawClient, startBroker, subscribe } from '@hato/testkit';
 import { describe, expect, it } from 'vitest';
 import { client, expectDisconnectAndClose, target, uid, useBroker } from './support.js';
 
@@ -256,7 +256,6 @@ describe.skipIf(target === 'mosquitto')('13 enhanced authentication', () => {
     });
 
     it('[§4.12] the connect timeout bounds an exchange the client never finishes', async () => {
-      const { startBroker } = await import('@hato/testkit');
       const broker = await startBroker({ connectTimeoutMs: 300, hato: { authMethods: [new ChallengeMethod()] } });
       try {
         const c = await RawClient.connect(broker.port, { version: 5 });
@@ -266,6 +265,16 @@ describe.skipIf(target === 'mosquitto')('13 enhanced authentication', () => {
       } finally {
         await broker.close();
       }
+    });
+
+    it('[§4.13] a broker shutting down during an exchange answers CONNACK 0x88 (0x8B is no CONNACK code) and closes', async () => {
+      const broker = await startBroker({ hato: { authMethods: [new ChallengeMethod()] } });
+      const c = await RawClient.connect(broker.port, { version: 5 });
+      c.send(connect({ version: 5, clientId: uid('shut'), properties: authProps('X-CHALLENGE', 'hello') }));
+      await c.expectPacket('auth');
+      await broker.close();
+      expect((await c.expectPacket('connack')).reasonCode).toBe(0x88);
+      await c.expectClose();
     });
 
     it('[MQTT-3.1.2-30] SUBSCRIBE during the exchange is refused with CONNACK 0x82', async () => {

@@ -5,7 +5,7 @@
  * through `broker.redirectClient`). hato-only: every case sets broker options.
  */
 import { Broker, type BrokerOptions } from '@hato/broker';
-import { connect, getProp, Prop, RawClient } from '@hato/testkit';
+import { connect, getProp, Prop, RawClient, subscribe } from '@hato/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { client, expectDisconnectAndClose, target, uid } from './support.js';
 
@@ -104,7 +104,7 @@ describe.skipIf(target === 'mosquitto')('15 MQTT 5.0 limits, quotas, server DISC
     it('[§3.2.2.3.12] subscription identifiers not available: a SUBSCRIBE with one → DISCONNECT 0xA1', async () => {
       const { port } = await startHato({ subscriptionIdentifiers: false });
       const c = await client(port, 5);
-      c.send((await import('@hato/testkit')).subscribe({ version: 5, packetId: 1, subscriptions: [{ filter: uid('t') }], properties: [[Prop.SubscriptionIdentifier, 3]] }));
+      c.send(subscribe({ version: 5, packetId: 1, subscriptions: [{ filter: uid('t') }], properties: [[Prop.SubscriptionIdentifier, 3]] }));
       await expectDisconnectAndClose(c, 5, [0xa1]);
     });
 

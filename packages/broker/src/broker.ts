@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { TlsOptions } from 'node:tls';
 import { isValidTopicName, type MqttError, type Properties, type PublishPacket, type QoS, type Subscription, type Will } from '@hato/protocol';
 import type { Client } from './client.js';
 import { Connection } from './connection.js';
@@ -38,6 +39,9 @@ export interface TcpListenOptions {
   port?: number;
   host?: string;
 }
+
+/** TLS listener options: where to listen, plus node:tls server options (key, cert, ca, ...). */
+export interface TlsListenOptions extends TcpListenOptions, TlsOptions {}
 
 /**
  * An MQTT 3.1 / 3.1.1 / 5.0 broker that owns no sockets: give it any duplex byte stream
@@ -102,6 +106,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
   async listen(options: TcpListenOptions = {}): Promise<{ port: number; close(): Promise<void> }> {
     await this.loaded;
     const listener = await listenTcp(this, options.port ?? 0, options.host);
+    return this.track(listener);
+  }
+
+  /** Listens for MQTT over TLS (MQTTS); `options` also carries node:tls server options. */
+  async listenTls(options: TlsListenOptions): Promise<{ port: number; close(): Promise<void> }> {
+    await this.loaded;
+    const { port, host, ...tls } = options;
+    const listener = await listenTcp(this, port ?? 0, host, tls);
     return this.track(listener);
   }
 

@@ -16,7 +16,7 @@ export type ConnectionState = 'awaiting-connect' | 'connecting' | 'authenticatin
 
 /**
  * One client connection over any duplex byte stream: decoding, the keep alive timer and a
- * batched write queue (packets of one tick leave in one write). Packets are handled one at
+ * batched write queue (packets of one event-loop turn leave in one write). Packets are handled one at
  * a time in order; a handler that returns a promise pauses the stream until it settles.
  */
 export class Connection implements Client {
@@ -48,7 +48,9 @@ export class Connection implements Client {
   /** Incoming QoS 1 messages whose async hook has not finished (count toward Receive Maximum). */
   incomingPending = 0;
 
-  private pending: Uint8Array[] = [];
+  private readonly pending: Uint8Array[] = [];
+  /** Per pending chunk: a packet id to patch into a copy of it at flush, or 0 (sent as is). */
+  private readonly pendingIds: number[] = [];
   private pendingBytes = 0;
   private pendingPublishes = 0;
   private backloggedPublishes = 0;
@@ -80,12 +82,12 @@ export class Connection implements Client {
 
   private readonly onData = (chunk: Uint8Array): void => {
     if (this.state === 'closed') return;
-    this.lastActivity = Date.now();
     this.decoder.push(chunk);
     this.processPackets();
   };
 
   private processPackets(): void {
+    let stamped = false;
     while (!this.busy && this.state !== 'closed') {
       let packet: Packet | null;
       try {
@@ -95,6 +97,12 @@ export class Connection implements Client {
         return;
       }
       if (packet === null) return;
+      // Keep alive counts whole Control Packets, not bytes: a peer trickling a packet that
+      // never completes is not alive [MQTT-3.1.2-24] (5.0: [MQTT-3.1.2-22]).
+      if (!stamped) {
+        this.lastActivity = Date.now();
+        stamped = true;
+      }
       const pending = dispatch(this, packet);
       if (pending !== undefined) {
         this.busy = true;
@@ -162,10 +170,14 @@ export class Connection implements Client {
     this.write(encode(packet, version));
   }
 
-  /** Queues an encoded PUBLISH (counts toward the slow-consumer bound). */
-  sendPublish(bytes: Uint8Array): void {
+  /**
+   * Queues an encoded PUBLISH (counts toward the slow-consumer bound). With a `packetId`,
+   * `bytes` are shared by other subscribers and not modified: the id goes into the copy made
+   * at flush, so a QoS 1/2 delivery costs no allocation of its own.
+   */
+  sendPublish(bytes: Uint8Array, packetId = 0): void {
     this.pendingPublishes++;
-    this.write(bytes);
+    this.write(bytes, packetId);
   }
 
   /**
@@ -186,12 +198,7 @@ export class Connection implements Client {
       return;
     }
     // Success needs no reason code in 5.0 either (§3.4.2.1): the 3.x bytes fit both.
-    const bytes = new Uint8Array(4);
-    bytes[0] = qos === 1 ? 0x40 : 0x50;
-    bytes[1] = 2;
-    bytes[2] = packetId >> 8;
-    bytes[3] = packetId & 0xff;
-    this.write(bytes);
+    this.write(qos === 1 ? PUBACK_SUCCESS : PUBREC_SUCCESS, packetId);
   }
 
   /** Delivery: `session` is over its high-water mark because of this client; hold its acks. */
@@ -234,13 +241,15 @@ export class Connection implements Client {
     );
   }
 
-  private write(bytes: Uint8Array): void {
+  private write(bytes: Uint8Array, packetId = 0): void {
     if (this.state === 'closed') return;
     this.pending.push(bytes);
+    this.pendingIds.push(packetId);
     this.pendingBytes += bytes.byteLength;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(flushConnection, this);
+      // After every read of this event-loop turn (not per read): fewer, larger writes [DESIGN].
+      setImmediate(flushConnection, this);
     }
   }
 
@@ -249,13 +258,17 @@ export class Connection implements Client {
     this.flushScheduled = false;
     const pending = this.pending;
     if (pending.length === 0) return;
+    const ids = this.pendingIds;
     const publishes = this.pendingPublishes;
-    this.pending = [];
+    const stream = this.stream;
+    const open = !stream.destroyed && stream.writable;
+    const chunk = !open ? undefined : pending.length === 1 && ids[0] === 0 ? pending[0]! : joinPatched(pending, ids, this.pendingBytes);
+    // The queue arrays are reused: `chunk` is a copy, or the single queued packet itself.
+    pending.length = 0;
+    ids.length = 0;
     this.pendingBytes = 0;
     this.pendingPublishes = 0;
-    const stream = this.stream;
-    if (stream.destroyed || !stream.writable) return;
-    const chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+    if (chunk === undefined) return;
     if (!stream.write(chunk)) {
       this.backloggedPublishes += publishes; // 'drain' resets it and drains the session queue
       return;
@@ -310,6 +323,37 @@ export class Connection implements Client {
 /** Longest a publisher's acks are held for a session that does not drain (flow control). */
 const HOLD_LIMIT_MS = 1000;
 const PUBREC_FLAG = 0x1000000;
+
+/** Success PUBACK / PUBREC with packet id 0, patched at flush (see `joinPatched`). */
+const PUBACK_SUCCESS = new Uint8Array([0x40, 2, 0, 0]);
+const PUBREC_SUCCESS = new Uint8Array([0x50, 2, 0, 0]);
+
+/** Concatenates queued packets into one buffer, writing each non-zero id into its packet's id field. */
+function joinPatched(chunks: Uint8Array[], ids: number[], total: number): Uint8Array {
+  const out = Buffer.allocUnsafe(total);
+  let offset = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    const chunk = chunks[i]!;
+    out.set(chunk, offset);
+    const id = ids[i]!;
+    if (id !== 0) {
+      const at = offset + packetIdOffset(chunk);
+      out[at] = id >> 8;
+      out[at + 1] = id & 0xff;
+    }
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Where the packet id is: after the topic in a PUBLISH, first in the variable header of an ack. */
+function packetIdOffset(packet: Uint8Array): number {
+  if (packet[0]! >> 4 !== 3) return 2;
+  let at = 1;
+  while ((packet[at]! & 0x80) !== 0) at++;
+  at++;
+  return at + 2 + ((packet[at]! << 8) | packet[at + 1]!);
+}
 
 function flushConnection(connection: Connection): void {
   connection.flush();

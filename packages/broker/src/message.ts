@@ -21,7 +21,10 @@ export class Message {
   readonly origin: string | undefined;
   /** Bytes this message accounts for in queue limits. */
   readonly size: number;
-  private readonly cache: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
+  /** The first variant encoded (most messages need only one), then the others by variant index. */
+  private firstVariant = -1;
+  private firstBytes: Uint8Array | undefined;
+  private cache: (Uint8Array | undefined)[] | undefined;
 
   /** `properties` are the forwarded ones (see `create`). */
   constructor(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined, origin: string | undefined, expiresAt: number) {
@@ -60,19 +63,35 @@ export class Message {
    * the packet id patched in.
    */
   bytesFor(version: ProtocolVersion, qos: QoS, retain: boolean, packetId: number, dup: boolean, subscriptionIds: number[] | undefined, now: number): Uint8Array {
-    if (dup || (version === 5 && (subscriptionIds !== undefined || this.expiresAt !== 0))) {
-      return this.encodeFresh(version, qos, retain, packetId, dup, subscriptionIds, now);
-    }
-    const index = (version === 5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
-    let shared = this.cache[index];
-    if (shared === undefined) {
-      shared = this.encodeFresh(version, qos, retain, qos === 0 ? 0 : 1, false, undefined, now);
-      this.cache[index] = shared;
-    }
+    const shared = dup ? undefined : this.sharedBytesFor(version, qos, retain, subscriptionIds, now);
+    if (shared === undefined) return this.encodeFresh(version, qos, retain, packetId, dup, subscriptionIds, now);
     if (qos === 0) return shared;
     const copy = shared.slice();
     setPublishPacketId(copy, packetId);
     return copy;
+  }
+
+  /**
+   * The cached bytes of a variant every subscriber can share (do not mutate; QoS > 0 carries
+   * a placeholder packet id for the writer to patch in its copy), or undefined when this
+   * subscriber needs bytes of its own (5.0 Subscription Identifiers or Message Expiry).
+   */
+  sharedBytesFor(version: ProtocolVersion, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, now: number): Uint8Array | undefined {
+    if (version === 5 && (subscriptionIds !== undefined || this.expiresAt !== 0)) return undefined;
+    const index = (version === 5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
+    if (index === this.firstVariant) return this.firstBytes!;
+    let shared = this.cache?.[index];
+    if (shared === undefined) {
+      shared = this.encodeFresh(version, qos, retain, qos === 0 ? 0 : 1, false, undefined, now);
+      if (this.firstVariant === -1) {
+        this.firstVariant = index;
+        this.firstBytes = shared;
+      } else {
+        this.cache ??= [];
+        this.cache[index] = shared;
+      }
+    }
+    return shared;
   }
 
   /**

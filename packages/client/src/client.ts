@@ -48,6 +48,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private readonly streams = new Set<SubscriptionStream>();
   private waiters: { resolve: (c: ConnackPacket) => void; reject: (e: Error) => void }[] = [];
   private endPromise: Promise<void> | undefined;
+  private lastValidTopic: string | undefined;
 
   constructor(
     address: string | TargetObject,
@@ -136,9 +137,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const qos = options?.qos ?? 0;
     if (this.isEnding()) return Promise.reject(new ClientClosedError());
     if (qos !== 0 && qos !== 1 && qos !== 2) return Promise.reject(new TypeError(`invalid QoS ${qos}`));
-    const alias = options?.properties?.topicAlias;
-    if (!(isValidTopicName(topic) || (topic === '' && alias !== undefined)))
-      return Promise.reject(new TypeError(`invalid topic name '${topic}'`));
+    if (topic !== this.lastValidTopic) {
+      const alias = options?.properties?.topicAlias;
+      if (!(isValidTopicName(topic) || (topic === '' && alias !== undefined)))
+        return Promise.reject(new TypeError(`invalid topic name '${topic}'`));
+      if (topic !== '') this.lastValidTopic = topic; // publishing to one topic again skips the check
+    }
     // [MQTT-3.2.2-11] never above the server's Maximum QoS.
     const maximumQoS = this.manager.connack?.properties?.maximumQoS ?? 2;
     if (qos > maximumQoS) return Promise.reject(new PublishError(0x9b, topic));

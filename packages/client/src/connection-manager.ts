@@ -121,9 +121,9 @@ export class ConnectionManager {
     const conn = this.connection;
     if (conn === undefined) return;
     if (packet.type === 'publish' && this.aliasSender !== undefined && packet.properties?.topicAlias === undefined) {
-      const alias = this.aliasSender.lookup(packet.topic);
-      if (alias !== undefined) {
-        this.sendAliased(conn, packet, alias.alias, alias.isNew);
+      const alias = this.aliasSender.aliasFor(packet.topic); // > 0 known, < 0 new, 0 none
+      if (alias !== 0) {
+        this.sendAliased(conn, packet, alias > 0 ? alias : -alias, alias < 0);
         return;
       }
     }

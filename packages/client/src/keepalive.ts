@@ -21,6 +21,8 @@ export class KeepAlive {
   private lastSent = 0;
   private pingSentAt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the armed timer fires (wall-clock ms). */
+  private timerAt = 0;
   private readonly onTimer = () => {
     this.timer = undefined;
     this.check();
@@ -73,11 +75,19 @@ export class KeepAlive {
     if (this.intervalMs === 0) return;
     const due =
       this.pingSentAt !== 0 ? this.pingSentAt + this.timeoutMs - now : this.lastSent + this.intervalMs - now;
-    this.arm(Math.max(50, due));
+    this.arm(Math.max(50, due), now);
   }
 
-  private arm(ms: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+  /**
+   * A timer due no later than needed is kept: when it fires, `check()` arms the next one.
+   * So a busy connection (a check per incoming chunk) does not churn timers.
+   */
+  private arm(ms: number, now = Date.now()): void {
+    if (this.timer !== undefined) {
+      if (this.timerAt <= now + ms) return;
+      clearTimeout(this.timer);
+    }
+    this.timerAt = now + ms;
     this.timer = setTimeout(this.onTimer, ms);
   }
 }

@@ -59,4 +59,22 @@ describe('KeepAlive', () => {
     expect(host.deadLink).not.toHaveBeenCalled();
     k.stop();
   });
+
+  it('a busy connection does not re-arm a timer per chunk, and still pings once idle', () => {
+    const host = { sendPing: vi.fn(), deadLink: vi.fn() };
+    const k = new KeepAlive(host);
+    k.start(10, 5000);
+    const arm = vi.spyOn(globalThis, 'setTimeout');
+    for (let i = 0; i < 1000; i++) {
+      vi.advanceTimersByTime(1);
+      k.sent();
+      k.received();
+    }
+    expect(arm).not.toHaveBeenCalled();
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(7500 + 50); // the early timer re-checks, then the idle ping is due
+    expect(host.sendPing).toHaveBeenCalledTimes(1);
+    arm.mockRestore();
+    k.stop();
+  });
 });

@@ -20,13 +20,16 @@ export class ScramSha256 implements AuthMethod {
   readonly name = 'SCRAM-SHA-256';
   private readonly store: CredentialStore;
   private readonly fakeSaltKey = randomBytes(32);
+  private readonly serverNonce: () => string;
 
-  constructor(store: CredentialStore) {
+  /** `options.serverNonce` replaces the random server nonce part (for known-answer tests only). */
+  constructor(store: CredentialStore, options: { serverNonce?: () => string } = {}) {
     this.store = store;
+    this.serverNonce = options.serverNonce ?? randomNonce;
   }
 
   begin(_client: Client, _reauthentication: boolean): AuthExchange {
-    return new ScramExchange(this.store, this.fakeSaltKey);
+    return new ScramExchange(this.store, this.fakeSaltKey, this.serverNonce);
   }
 }
 
@@ -44,6 +47,7 @@ class ScramExchange implements AuthExchange {
   constructor(
     private readonly store: CredentialStore,
     private readonly fakeSaltKey: Uint8Array,
+    private readonly serverNonce: () => string,
   ) {}
 
   step(data: Uint8Array | undefined): MaybePromise<AuthStep> {
@@ -60,11 +64,11 @@ class ScramExchange implements AuthExchange {
     if (match === null) return fail('malformed SCRAM client-first message (channel binding is not supported)');
     const username = decodeSaslName(match[4]!);
     if (username === undefined || username.length === 0) return fail('invalid SCRAM user name');
-    if (match[6] !== undefined && match[6].startsWith(',m=')) return fail('SCRAM mandatory extensions are not supported');
+    if (match[6]?.startsWith(',m=')) return fail('SCRAM mandatory extensions are not supported');
     this.gs2Header = `${match[1]},${match[2] ?? ''},`;
     this.clientFirstBare = match[3]!;
     this.username = username;
-    this.nonce = match[5]! + randomBytes(18).toString('base64');
+    this.nonce = match[5]! + this.serverNonce();
     const found = this.store.get(username);
     if (found instanceof Promise) return found.then((credentials) => this.serverFirstStep(credentials));
     return this.serverFirstStep(found);
@@ -101,6 +105,10 @@ class ScramExchange implements AuthExchange {
     const serverSignature = hmac('sha256', keys.serverKey, authMessage);
     return { outcome: 'success', data: text.encode(`v=${serverSignature.toString('base64')}`), username: this.username };
   }
+}
+
+function randomNonce(): string {
+  return randomBytes(18).toString('base64');
 }
 
 function fail(reason: string): AuthStep {

@@ -110,7 +110,7 @@ function refuseConnect(connection: Connection, error: MqttError): void {
   const version = connection.protocolVersion ?? connection.decoder.protocolVersion;
   if (version === 5) {
     connection.protocolVersion = 5;
-    const connack: ConnackPacket = { type: 'connack', sessionPresent: false, reasonCode: error.reasonCode };
+    const connack: ConnackPacket = { type: 'connack', sessionPresent: false, reasonCode: connackCode(error.reasonCode) };
     connection.sendAs(withProblem(connection, connack, error), 5);
     return;
   }
@@ -118,6 +118,14 @@ function refuseConnect(connection: Connection, error: MqttError): void {
   if (version === undefined || error.reasonCode < 0x80 || error.reasonCode === ReasonCode.MalformedPacket || error.reasonCode === ReasonCode.ProtocolError) return;
   const code = connectReturnCodeFor(error.reasonCode);
   if (code !== undefined) connection.sendAs({ type: 'connack', sessionPresent: false, reasonCode: code }, version);
+}
+
+/** CONNACK reason codes (5.0 §3.2.2.2); others are sent as their nearest (shutdown → 0x88) or 0x80. */
+const CONNACK_CODES = new Set([0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x90, 0x95, 0x97, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9f]);
+
+function connackCode(code: number): number {
+  if (CONNACK_CODES.has(code)) return code;
+  return code === ReasonCode.ServerShuttingDown ? ReasonCode.ServerUnavailable : ReasonCode.UnspecifiedError;
 }
 
 /**

@@ -1,4 +1,15 @@
-import { isValidTopicFilter, MqttError, parseSharedSubscription, ProtocolError, type QoS, ReasonCode, type SubscribePacket, type Subscription } from '@hato/protocol';
+import {
+  isValidTopicFilter,
+  MqttError,
+  parseSharedSubscription,
+  ProtocolError,
+  type QoS,
+  ReasonCode,
+  reasonCodeName,
+  type SubackPacket,
+  type SubscribePacket,
+  type Subscription,
+} from '@hato/protocol';
 import type { Connection } from '../connection.js';
 import type { SessionSubscription } from '../session/session.js';
 
@@ -66,15 +77,17 @@ function complete(connection: Connection, packet: SubscribePacket, verdicts: (bo
   const reasonCodes: number[] = [];
   const added: { subscription: SessionSubscription; isNew: boolean }[] = [];
   const granted: Subscription[] = [];
+  const maxQoS = broker.options.maximumQoS;
   for (let i = 0; i < packet.subscriptions.length; i++) {
     const requested = packet.subscriptions[i]!;
-    const verdict = verdicts[i]!;
+    let verdict = verdicts[i]!;
+    if (overQuota(connection, requested.topicFilter)) verdict = ReasonCode.QuotaExceeded;
     if (verdict === false || (typeof verdict === 'number' && verdict >= 0x80)) {
       reasonCodes.push(!v5 ? 0x80 : verdict === false ? ReasonCode.NotAuthorized : (verdict as number));
       continue;
     }
-    // [MQTT-3.8.4-7] granted QoS may be lower than requested.
-    const qos = (typeof verdict === 'number' ? Math.min(verdict, requested.qos) : requested.qos) as QoS;
+    // [MQTT-3.8.4-7] granted QoS may be lower than requested; never above the Maximum QoS (§3.2.2.3.4).
+    const qos = Math.min(typeof verdict === 'number' ? verdict : 2, requested.qos, maxQoS) as QoS;
     const shared = parseSharedSubscription(requested.topicFilter);
     const subscription: SessionSubscription = {
       topicFilter: requested.topicFilter,
@@ -91,11 +104,32 @@ function complete(connection: Connection, packet: SubscribePacket, verdicts: (bo
     reasonCodes.push(qos);
   }
   // [MQTT-3.8.4-1] SUBACK with the same packet id.
-  connection.send({ type: 'suback', packetId: packet.packetId, reasonCodes });
+  connection.send(withReasonString(connection, { type: 'suback', packetId: packet.packetId, reasonCodes }));
   for (const { subscription, isNew } of added) {
     if (subscription.group !== undefined) continue; // no retained messages for shared subscriptions (5.0 §4.8.2)
     if (subscription.retainHandling === 2 || (subscription.retainHandling === 1 && !isNew)) continue;
     broker.delivery.sendRetained(session, subscription, broker.retained.match(subscription.topicFilter));
   }
   if (granted.length > 0) broker.emit('subscribed', granted, connection);
+}
+
+/** maxSubscriptionsPerClient: a new filter beyond it is refused with 0x97 Quota exceeded. */
+function overQuota(connection: Connection, filter: string): boolean {
+  const session = connection.session!;
+  const max = connection.broker.options.maxSubscriptionsPerClient;
+  return session.subscriptions.size >= max && !session.subscriptions.has(filter);
+}
+
+/**
+ * A 5.0 SUBACK with failures names them in a Reason String, unless the client asked for no
+ * problem information (Request Problem Information 0) [MQTT-3.1.2-29], or it would exceed
+ * the client's Maximum Packet Size [MQTT-3.9.2-1].
+ */
+function withReasonString(connection: Connection, packet: SubackPacket): SubackPacket {
+  if (connection.protocolVersion !== 5 || !connection.requestProblemInformation) return packet;
+  const failures = packet.reasonCodes.filter((code) => code >= 0x80);
+  if (failures.length === 0) return packet;
+  const reasonString = [...new Set(failures)].map((code) => reasonCodeName(code)).join(', ');
+  if (packet.reasonCodes.length + reasonString.length * 3 + 16 > connection.maxOutgoingPacketSize) return packet;
+  return { ...packet, properties: { reasonString } };
 }

@@ -30,7 +30,12 @@ export class RetainedStore {
     const now = Date.now();
     if (!filter.includes('+') && !filter.includes('#')) {
       const message = this.messages.get(filter);
-      return message === undefined || message.isExpired(now) ? [] : [message];
+      if (message === undefined) return [];
+      if (message.isExpired(now)) {
+        this.messages.delete(filter); // [MQTT-3.3.2-5] an expired retained message is gone
+        return [];
+      }
+      return [message];
     }
     const out: Message[] = [];
     for (const message of this.messages.values()) {

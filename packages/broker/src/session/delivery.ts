@@ -2,7 +2,9 @@ import type { QoS } from '@hato/protocol';
 import type { Connection } from '../connection.js';
 import type { Message } from '../message.js';
 import type { ResolvedOptions } from '../options.js';
+import type { ShareGroup } from '../routing/subscription-trie.js';
 import type { Outgoing, OutgoingState, Session, SessionSubscription } from './session.js';
+import { aliasedPublish } from './topic-alias-out.js';
 
 /**
  * Puts messages on the wire for sessions: QoS downgrade is done by the caller; here are the
@@ -40,11 +42,12 @@ export class Delivery {
     this.lowWaterMessages = Math.floor(options.maxQueuedMessages / 4);
   }
 
-  deliver(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
+  /** `group`: the share group it goes through, if any (kept for redelivery, see SessionStore.detach). */
+  deliver(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, group?: ShareGroup): void {
     const connection = session.connection;
     if (connection === undefined) {
       if (qos === 0 && !this.options.queueQoS0Messages) return;
-      this.enqueue(session, { message, qos, retain, subscriptionIds, packetId: 0, state: 'queued' });
+      this.enqueue(session, { message, qos, retain, subscriptionIds, packetId: 0, state: 'queued', group });
       return;
     }
     if (qos === 0) {
@@ -56,13 +59,11 @@ export class Delivery {
       this.writeQos0(connection, message, retain, subscriptionIds);
       return;
     }
-    const entry: Outgoing = { message, qos, retain, subscriptionIds, packetId: 0, state: 'queued' };
+    const entry: Outgoing = { message, qos, retain, subscriptionIds, packetId: 0, state: 'queued', group };
     if (session.queueLength > 0 || session.inflight.size >= connection.sendWindow || connection.isCongested()) {
-      this.enqueue(session, entry);
       const publisher = this.publisher;
-      if (publisher !== undefined && publisher !== connection && (session.queueLength >= this.highWaterMessages || session.queuedBytes >= this.highWaterBytes)) {
-        this.hold(publisher, session);
-      }
+      if (!this.enqueue(session, entry) || publisher === undefined || publisher === connection) return;
+      if (session.queueLength >= this.highWaterMessages || session.queuedBytes >= this.highWaterBytes) this.hold(publisher, session);
       return;
     }
     this.send(session, connection, entry);
@@ -77,14 +78,18 @@ export class Delivery {
     }
   }
 
-  private enqueue(session: Session, entry: Outgoing): void {
-    if (!session.enqueue(entry, this.options.maxQueuedMessages, this.options.maxQueuedBytes)) this.dropped++;
+  /** False when a queue bound dropped the entry. */
+  private enqueue(session: Session, entry: Outgoing): boolean {
+    if (session.enqueue(entry, this.options.maxQueuedMessages, this.options.maxQueuedBytes)) return true;
+    this.dropped++;
+    return false;
   }
 
   private writeQos0(connection: Connection, message: Message, retain: boolean, subscriptionIds: number[] | undefined): void {
     const now = message.expiresAt === 0 ? 0 : Date.now();
     if (now !== 0 && message.isExpired(now)) return;
-    const bytes = message.bytesFor(connection.protocolVersion!, 0, retain, 0, false, subscriptionIds, now);
+    let bytes = message.bytesFor(connection.protocolVersion!, 0, retain, 0, false, subscriptionIds, now);
+    if (connection.aliasSender !== undefined) bytes = aliasedPublish(connection, message, bytes, 0, retain, 0, false, subscriptionIds, now);
     // [MQTT-3.1.2-25] never send more than the client's Maximum Packet Size: drop instead.
     if (bytes.byteLength > connection.maxOutgoingPacketSize) return;
     connection.sendPublish(bytes);
@@ -96,7 +101,14 @@ export class Delivery {
     if (now !== 0 && entry.message.isExpired(now)) return true; // [MQTT-3.3.2-5]
     const packetId = session.packetIds.next();
     if (packetId === undefined) return false;
-    const bytes = entry.message.bytesFor(connection.protocolVersion!, entry.qos, entry.retain, packetId, false, entry.subscriptionIds, now);
+    // Shared bytes when this subscriber needs no variant of its own: the connection patches the id in at flush.
+    const version = connection.protocolVersion!;
+    let bytes = connection.aliasSender === undefined ? entry.message.sharedBytesFor(version, entry.qos, entry.retain, entry.subscriptionIds, now) : undefined;
+    const patchId = bytes === undefined ? 0 : packetId;
+    if (bytes === undefined) {
+      bytes = entry.message.bytesFor(version, entry.qos, entry.retain, packetId, false, entry.subscriptionIds, now);
+      if (connection.aliasSender !== undefined) bytes = aliasedPublish(connection, entry.message, bytes, entry.qos, entry.retain, packetId, false, entry.subscriptionIds, now);
+    }
     if (bytes.byteLength > connection.maxOutgoingPacketSize) {
       // [MQTT-3.1.2-25] discarded as if sent and acknowledged.
       session.packetIds.release(packetId);
@@ -105,7 +117,7 @@ export class Delivery {
     entry.packetId = packetId;
     entry.state = entry.qos === 1 ? 'awaiting-puback' : 'awaiting-pubrec';
     session.inflight.set(packetId, entry);
-    connection.sendPublish(bytes);
+    connection.sendPublish(bytes, patchId);
     return true;
   }
 
@@ -174,7 +186,8 @@ export class Delivery {
         continue;
       }
       // [MQTT-3.3.1-1] DUP=1 on a re-delivery attempt.
-      const bytes = entry.message.bytesFor(connection.protocolVersion!, entry.qos, entry.retain, entry.packetId, true, entry.subscriptionIds, now);
+      let bytes = entry.message.bytesFor(connection.protocolVersion!, entry.qos, entry.retain, entry.packetId, true, entry.subscriptionIds, now);
+      if (connection.aliasSender !== undefined) bytes = aliasedPublish(connection, entry.message, bytes, entry.qos, entry.retain, entry.packetId, true, entry.subscriptionIds, now);
       if (bytes.byteLength <= connection.maxOutgoingPacketSize) connection.sendPublish(bytes);
     }
     this.drain(session);

@@ -5,6 +5,8 @@ import { SessionTakenOverError } from '../errors.js';
 import { failConnection } from '../handlers/index.js';
 import { Message } from '../message.js';
 import type { SessionRecord, StoredOutgoing } from '../ports/persistence.js';
+import { chooseSharedMember } from '../routing/share-selector.js';
+import type { ShareGroup } from '../routing/subscription-trie.js';
 import { NEVER_EXPIRES, type Outgoing, Session, type SessionSubscription } from './session.js';
 
 /** Longest single timer Node accepts (~24.8 days); longer expiries re-arm. */
@@ -96,10 +98,37 @@ export class SessionStore {
       if (will !== undefined) this.broker.publishWill(will, session.clientId);
       return;
     }
+    this.handOverShared(session, false);
     if (will !== undefined && delay === 0) this.broker.publishWill(will, session.clientId);
     else if (will !== undefined) this.scheduleWill(session, will, delay * 1000);
     this.scheduleExpiry(session, session.expiryInterval * 1000);
     this.broker.persist(this.snapshot(session));
+  }
+
+  /**
+   * Messages a session got through share groups go to another member (5.0 §4.8.2): QoS 1
+   * in flight and anything still queued, at once when another member is connected, or to
+   * any member when the session ends. QoS 2 in flight stays: its delivery must complete
+   * with this client [MQTT-4.8.2-4], and never elsewhere [MQTT-4.8.2-5].
+   */
+  private handOverShared(session: Session, ending: boolean): void {
+    if (session.inflight.size === 0 && session.queueLength === 0) return;
+    const movable = (entry: Outgoing): boolean => entry.group !== undefined && (ending || hasOtherConnected(entry.group, session));
+    const moved: Outgoing[] = [];
+    for (const [packetId, entry] of session.inflight) {
+      if (entry.state !== 'awaiting-puback' || !movable(entry)) continue;
+      session.inflight.delete(packetId);
+      session.packetIds.release(packetId);
+      moved.push(entry);
+    }
+    for (const entry of session.takeQueued(movable)) moved.push(entry);
+    const router = this.broker.router;
+    const choose = this.broker.options.hooks.chooseSharedMember;
+    for (const entry of moved) {
+      const group = entry.group!;
+      const index = chooseSharedMember(group, entry.message, choose, session);
+      if (index !== -1) router.deliverToMember(group, group.members[index]!, entry.message);
+    }
   }
 
   private scheduleWill(session: Session, will: Will, ms: number): void {
@@ -136,6 +165,7 @@ export class SessionStore {
   /** Ends a session: subscriptions and state go, a pending will is published. */
   end(session: Session): void {
     if (this.sessions.get(session.clientId) !== session) return;
+    this.handOverShared(session, true);
     this.sessions.delete(session.clientId);
     if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
     session.expiryTimer = undefined;
@@ -164,8 +194,8 @@ export class SessionStore {
       expiryInterval: session.expiryInterval,
       disconnectedAt: session.connection === undefined ? session.disconnectedAt : Date.now(),
       subscriptions: [...session.subscriptions.values()],
-      inflight: [...session.inflight.values()],
-      queued: session.queuedEntries(),
+      inflight: [...session.inflight.values()].map(toStored),
+      queued: session.queuedEntries().map(toStored),
       incomingQos2: [...session.incomingQos2],
     };
     return session.pendingWill === undefined ? record : { ...record, will: { will: session.pendingWill.will, dueAt: session.pendingWill.dueAt } };
@@ -190,6 +220,11 @@ export class SessionStore {
   }
 }
 
+function hasOtherConnected(group: ShareGroup, session: Session): boolean {
+  for (const member of group.members) if (member !== session && member.connection !== undefined) return true;
+  return false;
+}
+
 /** Marks `id` in use in the session's allocator (which only hands out ids). */
 function reserveId(session: Session, id: number): void {
   const taken: number[] = [];
@@ -204,6 +239,11 @@ function reserveId(session: Session, id: number): void {
 function trieFilterOf(filter: string, subscription: SessionSubscription): string {
   if (subscription.group === undefined) return filter;
   return filter.slice('$share/'.length + subscription.group.length + 1);
+}
+
+/** The stored shape of an entry: without its share group (live routing state, not data). */
+function toStored(entry: Outgoing): StoredOutgoing {
+  return { message: entry.message, qos: entry.qos, retain: entry.retain, subscriptionIds: entry.subscriptionIds, packetId: entry.packetId, state: entry.state };
 }
 
 function restoreOutgoing(stored: StoredOutgoing): Outgoing {

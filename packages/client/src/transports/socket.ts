@@ -8,11 +8,18 @@ import type { ClientOptions, Target } from '../options.js';
 import { TransportError } from '../errors.js';
 import type { Transport, TransportFactory, TransportHandlers } from '../transport.js';
 
-function wrap(socket: net.Socket, readyEvent: 'connect' | 'secureConnect', handlers: TransportHandlers): Transport {
+const READ_BUFFER = 64 * 1024;
+
+function wrap(
+  socket: net.Socket,
+  readyEvent: 'connect' | 'secureConnect',
+  handlers: TransportHandlers,
+  viaOnread: boolean,
+): Transport {
   let error: Error | undefined;
   socket.setNoDelay(true);
   socket.once(readyEvent, () => handlers.onOpen());
-  socket.on('data', (chunk: Uint8Array) => handlers.onData(chunk));
+  if (!viaOnread) socket.on('data', (chunk: Uint8Array) => handlers.onData(chunk));
   socket.on('error', (err: Error) => {
     error = new TransportError(err.message, { cause: err });
   });
@@ -37,12 +44,31 @@ export function tlsOptions(target: Target, options: ClientOptions): tls.Connecti
   return o;
 }
 
-export const tcpTransport: TransportFactory = (target, _options, handlers) =>
-  wrap(net.connect({ host: target.host, port: target.port }), 'connect', handlers);
+/**
+ * TCP reads go through `onread` into one reused buffer, skipping the Readable stream
+ * machinery (a busy QoS 1 publisher gets a small chunk of acks per read). The decoder
+ * may keep views into a chunk (payloads, a partial packet), so each read is copied out.
+ */
+export const tcpTransport: TransportFactory = (target, _options, handlers) => {
+  const readBuffer = new Uint8Array(READ_BUFFER);
+  const socket = net.connect({
+    host: target.host,
+    port: target.port,
+    onread: {
+      buffer: readBuffer,
+      callback: (n: number) => {
+        handlers.onData(readBuffer.slice(0, n));
+        return true;
+      },
+    },
+  });
+  return wrap(socket, 'connect', handlers, true);
+};
 
 export const tlsTransport: TransportFactory = (target, options, handlers) =>
   wrap(
     tls.connect({ host: target.host, port: target.port, ...tlsOptions(target, options) }),
     'secureConnect',
     handlers,
+    false,
   );

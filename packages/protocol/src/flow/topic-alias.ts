@@ -16,6 +16,9 @@ export class TopicAliasSender {
   readonly maximum: number;
   /** topic → alias; Map iteration order is the recency order (oldest first). */
   private readonly aliases = new Map<string, number>();
+  /** The most recently used mapping (the last entry of `aliases`), '' when none. */
+  private lastTopic = '';
+  private lastAlias = 0;
 
   constructor(maximum: number) {
     this.maximum = Number.isInteger(maximum) && maximum > 0 ? Math.min(maximum, 65_535) : 0;
@@ -23,13 +26,27 @@ export class TopicAliasSender {
 
   /** Alias to use for `topic`; undefined when aliases are disabled (maximum 0) or topic is ''. */
   lookup(topic: string): AliasLookup | undefined {
-    if (this.maximum === 0 || topic.length === 0) return undefined;
+    const a = this.aliasFor(topic);
+    if (a === 0) return undefined;
+    return a > 0 ? { alias: a, isNew: false } : { alias: -a, isNew: true };
+  }
+
+  /**
+   * `lookup` without allocating, for hot paths: a positive alias for a known topic (send ''
+   * and the alias), the negated alias of a new mapping (send the topic and the alias), 0 when
+   * aliases are disabled or topic is ''. The same topic as last time costs one comparison.
+   */
+  aliasFor(topic: string): number {
+    if (this.maximum === 0 || topic.length === 0) return 0;
+    if (topic === this.lastTopic) return this.lastAlias; // already the most recent entry
     const known = this.aliases.get(topic);
     if (known !== undefined) {
       // Refresh recency: move to the end of the Map.
       this.aliases.delete(topic);
       this.aliases.set(topic, known);
-      return { alias: known, isNew: false };
+      this.lastTopic = topic;
+      this.lastAlias = known;
+      return known;
     }
     let alias: number;
     if (this.aliases.size < this.maximum) {
@@ -41,12 +58,16 @@ export class TopicAliasSender {
       alias = oldest[1];
     }
     this.aliases.set(topic, alias);
-    return { alias, isNew: true };
+    this.lastTopic = topic;
+    this.lastAlias = alias;
+    return -alias;
   }
 
   /** Forgets every mapping (new network connection [MQTT-3.3.2-7]). */
   reset(): void {
     this.aliases.clear();
+    this.lastTopic = '';
+    this.lastAlias = 0;
   }
 }
 
