@@ -1,16 +1,24 @@
 // `npm run bench`: the broker benchmark (bench/run.js), then the client benchmark
-// (bench/client.js), each in its own process with this process's stdio, one after the
-// other so they do not compete for the CPU. For options, run either script directly.
-// Exits non-zero if either fails (the other still runs).
+// (bench/client.js) twice: against hato's broker, where the clients' own cost shows, and
+// against Mosquitto (when installed), the reference broker, with the bundle sizes. Each runs in
+// its own process with this process's stdio, one after the other so they do not compete for
+// the CPU. For options, run a script directly. Exits non-zero if any fails (the others still run).
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const here = new URL('.', import.meta.url).pathname;
+const hasMosquitto = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].some((p) => existsSync(p));
+const runs = [
+  ['run.js'],
+  ['client.js', '--broker', 'hato', ...(hasMosquitto ? ['--no-bundle'] : [])],
+  ...(hasMosquitto ? [['client.js', '--broker', 'mosquitto']] : []),
+];
 let failed = false;
-for (const script of ['run.js', 'client.js']) {
-  const r = spawnSync(process.execPath, [join(here, script)], { stdio: 'inherit' });
+for (const [script, ...args] of runs) {
+  const r = spawnSync(process.execPath, [join(here, script), ...args], { stdio: 'inherit' });
   if (r.status !== 0) {
-    console.error(`bench/${script} failed (${r.signal ?? `exit ${r.status}`})`);
+    console.error(`bench/${script} ${args.join(' ')} failed (${r.signal ?? `exit ${r.status}`})`);
     failed = true;
   }
 }
