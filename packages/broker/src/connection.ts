@@ -5,7 +5,9 @@ import type { Broker } from './broker.js';
 import type { Client } from './client.js';
 import { ConnectionLostError, ConnectTimeoutError, KeepAliveTimeoutError } from './errors.js';
 import { dispatch, failConnection } from './handlers/index.js';
+import { ReadHold } from './read-hold.js';
 import type { Session } from './session/session.js';
+import { joinPatched } from './write-batch.js';
 
 /**
  * Connection life cycle, one transition each way:
@@ -17,7 +19,8 @@ export type ConnectionState = 'awaiting-connect' | 'connecting' | 'authenticatin
 /**
  * One client connection over any duplex byte stream: decoding, the keep alive timer and a
  * batched write queue (packets of one event-loop turn leave in one write). Packets are handled one at
- * a time in order; a handler that returns a promise pauses the stream until it settles.
+ * a time in order; a handler that returns a promise pauses the stream until it settles, and so
+ * does a read hold (publisher back-pressure, see ReadHold).
  */
 export class Connection implements Client {
   state: ConnectionState = 'awaiting-connect';
@@ -47,13 +50,17 @@ export class Connection implements Client {
   connectSessionExpiry = 0;
   /** Incoming QoS 1 messages whose async hook has not finished (count toward Receive Maximum). */
   incomingPending = 0;
+  /** Publisher back-pressure: paused reading while subscriber sockets it floods drain. */
+  readonly readHold: ReadHold = new ReadHold(this);
 
   private readonly pending: Uint8Array[] = [];
   /** Per pending chunk: a packet id to patch into a copy of it at flush, or 0 (sent as is). */
   private readonly pendingIds: number[] = [];
   private pendingBytes = 0;
   private pendingPublishes = 0;
+  /** PUBLISH packets in writes the stream has not completed; `writeCounts` has them per write, in order. */
   private backloggedPublishes = 0;
+  private readonly writeCounts: number[] = [];
   private flushScheduled = false;
   private busy = false;
   private lastActivity = Date.now();
@@ -88,7 +95,7 @@ export class Connection implements Client {
 
   private processPackets(): void {
     let stamped = false;
-    while (!this.busy && this.state !== 'closed') {
+    while (!this.busy && !this.readHold.paused && this.state !== 'closed') {
       let packet: Packet | null;
       try {
         packet = this.decoder.next();
@@ -114,10 +121,21 @@ export class Connection implements Client {
 
   private readonly onHandlerDone = (): void => {
     this.busy = false;
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.readHold.paused) return;
     this.stream.resume();
     this.processPackets();
   };
+
+  /**
+   * ReadHold: reading may go on (on a turn of its own). The pause was the broker's doing:
+   * the client's packets waiting in the decoder were received, so keep alive counts them.
+   */
+  resumeAfterHold(): void {
+    if (this.state === 'closed' || this.busy) return;
+    this.lastActivity = Date.now();
+    this.stream.resume();
+    this.processPackets();
+  }
 
   private readonly onHandlerFailed = (err: unknown): void => {
     this.busy = false;
@@ -150,6 +168,8 @@ export class Connection implements Client {
   private readonly onKeepAliveTimer = (): void => {
     this.timer = undefined;
     if (this.state === 'closed') return;
+    // A client the broker stopped reading (read hold) is not silent: its packets wait unread.
+    if (this.readHold.paused) this.lastActivity = Date.now();
     const silent = Date.now() - this.lastActivity;
     if (silent >= this.keepAliveMs) {
       failConnection(this, new KeepAliveTimeoutError());
@@ -234,11 +254,20 @@ export class Connection implements Client {
 
   /** True when the client's socket backlog is over the slow-consumer bound. */
   isCongested(): boolean {
+    return this.backlogLevel() === 2;
+  }
+
+  /**
+   * The socket backlog (bytes the stream holds plus this turn's unflushed packets; PUBLISH
+   * packets not yet handed to the kernel) against the slow-consumer bound: 2 over it
+   * (congested), 1 over half of it (high-water mark: publishers are held), else 0.
+   */
+  backlogLevel(): 0 | 1 | 2 {
     const options = this.broker.options;
-    return (
-      this.stream.writableLength + this.pendingBytes > options.maxWriteQueueBytes ||
-      this.backloggedPublishes + this.pendingPublishes > options.maxWriteQueuePackets
-    );
+    const bytes = this.stream.writableLength + this.pendingBytes;
+    const packets = this.backloggedPublishes + this.pendingPublishes;
+    if (bytes > options.maxWriteQueueBytes || packets > options.maxWriteQueuePackets) return 2;
+    return bytes * 2 > options.maxWriteQueueBytes || packets * 2 > options.maxWriteQueuePackets ? 1 : 0;
   }
 
   private write(bytes: Uint8Array, packetId = 0): void {
@@ -269,17 +298,24 @@ export class Connection implements Client {
     this.pendingBytes = 0;
     this.pendingPublishes = 0;
     if (chunk === undefined) return;
-    if (!stream.write(chunk)) {
-      this.backloggedPublishes += publishes; // 'drain' resets it and drains the session queue
-      return;
-    }
-    // Accepted without backpressure: messages queued while this tick was over the bound go now.
+    this.backloggedPublishes += publishes;
+    this.writeCounts.push(publishes);
+    // false: 'drain' will drain the session queue and release held publishers.
+    if (!stream.write(chunk, this.onWritten)) return;
+    // Accepted under the stream's high-water mark: publishers held for this socket may go on,
+    // and messages queued while this tick was over the bound go now.
+    if (this.readHold.engaged) this.readHold.drained();
     const session = this.session;
     if (this.state === 'connected' && session !== undefined && session.queueLength > 0) this.broker.delivery.drain(session);
   }
 
+  /** A write completed (writes complete in order): its PUBLISH packets left the backlog. */
+  private readonly onWritten = (): void => {
+    this.backloggedPublishes -= this.writeCounts.shift() ?? 0;
+  };
+
   private readonly onDrain = (): void => {
-    this.backloggedPublishes = 0;
+    if (this.readHold.engaged) this.readHold.drained();
     if (this.state === 'connected' && this.session !== undefined) this.broker.delivery.drain(this.session);
   };
 
@@ -311,6 +347,7 @@ export class Connection implements Client {
     this.timer = undefined;
     if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
+    this.readHold.close();
     const stream = this.stream;
     if (!stream.destroyed) {
       stream.end();
@@ -327,33 +364,6 @@ const PUBREC_FLAG = 0x1000000;
 /** Success PUBACK / PUBREC with packet id 0, patched at flush (see `joinPatched`). */
 const PUBACK_SUCCESS = new Uint8Array([0x40, 2, 0, 0]);
 const PUBREC_SUCCESS = new Uint8Array([0x50, 2, 0, 0]);
-
-/** Concatenates queued packets into one buffer, writing each non-zero id into its packet's id field. */
-function joinPatched(chunks: Uint8Array[], ids: number[], total: number): Uint8Array {
-  const out = Buffer.allocUnsafe(total);
-  let offset = 0;
-  for (let i = 0; i < chunks.length; i++) {
-    const chunk = chunks[i]!;
-    out.set(chunk, offset);
-    const id = ids[i]!;
-    if (id !== 0) {
-      const at = offset + packetIdOffset(chunk);
-      out[at] = id >> 8;
-      out[at + 1] = id & 0xff;
-    }
-    offset += chunk.byteLength;
-  }
-  return out;
-}
-
-/** Where the packet id is: after the topic in a PUBLISH, first in the variable header of an ack. */
-function packetIdOffset(packet: Uint8Array): number {
-  if (packet[0]! >> 4 !== 3) return 2;
-  let at = 1;
-  while ((packet[at]! & 0x80) !== 0) at++;
-  at++;
-  return at + 2 + ((packet[at]! << 8) | packet[at + 1]!);
-}
 
 function flushConnection(connection: Connection): void {
   connection.flush();

@@ -11,6 +11,9 @@ import { aliasedPublish } from './topic-alias-out.js';
  * in-flight window, the session queue and the slow-consumer policy:
  * - QoS 0 to a congested client (socket backlog over maxWriteQueuePackets/Bytes) is dropped
  *   and counted; QoS 0 to an offline session is dropped unless queueQoS0Messages.
+ * - Publisher back-pressure (QoS 0): when a client's message finds an online subscriber's
+ *   socket backlog over half that bound, the client stops reading until the socket drains,
+ *   for at most a second, after which the socket is stalled until it drains (see ReadHold).
  * - QoS 1/2 beyond the window, to a congested or to an offline client wait in the session
  *   queue (bounded by maxQueuedMessages/Bytes; beyond it they are dropped and counted).
  * - Publisher flow control: when a QoS 1/2 message from a client lands in the queue of an
@@ -18,7 +21,8 @@ import { aliasedPublish } from './topic-alias-out.js';
  *   (its own in-flight window then slows it down, MQTT's flow control) until the queue is
  *   back under a quarter of the bound, or for at most HOLD_LIMIT_MS; a session that did not
  *   drain in that time is `stalled` and holds nobody until it drains (the drop policy above
- *   applies). Reading is never paused, so acks keep flowing and cycles cannot deadlock.
+ *   applies). This hold does not pause reading; both holds are time-bounded, so cycles of
+ *   clients publishing to each other cannot deadlock.
  */
 export class Delivery {
   private readonly options: ResolvedOptions;
@@ -51,10 +55,16 @@ export class Delivery {
       return;
     }
     if (qos === 0) {
-      if (connection.isCongested()) {
-        connection.droppedMessages++;
-        this.dropped++;
-        return;
+      const backlog = connection.backlogLevel();
+      if (backlog !== 0) {
+        // Over the high-water mark: the publisher stops reading until this socket drains (ReadHold).
+        const publisher = this.publisher;
+        if (publisher !== undefined) connection.readHold.hold(publisher.readHold);
+        if (backlog === 2) {
+          connection.droppedMessages++;
+          this.dropped++;
+          return;
+        }
       }
       this.writeQos0(connection, message, retain, subscriptionIds);
       return;
