@@ -11,13 +11,13 @@
 //
 //   node bench/client.js [--rounds 3] [--n0 100000] [--n1 30000] [--window 100] [--versions 5,4] [--qos 0,1]
 //     [--no-raw] [--no-bundle | --bundle-only] [--broker mosquitto|hato]
-import { fork, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { ask, cpuSeconds, startMosquitto } from './lib/procs.js';
 import { connect as rawConnect, publish as rawPublish, subscribe as rawSubscribe } from './load/raw.js';
 
 const self = new URL(import.meta.url).pathname;
@@ -233,60 +233,12 @@ function windowed(publish, n, window) {
 
 // ---------------------------------------------------------------- orchestrator
 
-function ask(child, msg, key) {
-  return new Promise((resolve) => {
-    const on = (m) => {
-      if (key in m) {
-        child.off('message', on);
-        resolve(m);
-      }
-    };
-    child.on('message', on);
-    if (msg) child.send(msg);
-  });
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port) {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        r(true);
-      });
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`port ${port} never opened`);
-}
-
 async function startBroker(windowSize, which) {
   const mosquitto = which === 'hato' ? undefined : ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
   if (mosquitto) {
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'hato-bench-client-'));
-    const conf = join(dir, 'mosquitto.conf');
     // max_inflight_messages is also the Receive Maximum mosquitto announces to 5.0 clients.
-    const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false'];
-    lines.push(`max_inflight_messages ${windowSize}`, 'max_queued_messages 0', 'log_type error');
-    writeFileSync(conf, `${lines.join('\n')}\n`);
-    const child = spawn(mosquitto, ['-c', conf], { stdio: 'ignore' });
-    await waitForPort(port);
-    const stop = () => {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    };
-    return { name: `mosquitto (${mosquitto})`, port, pid: child.pid, stop };
+    const m = await startMosquitto([`max_inflight_messages ${windowSize}`, 'max_queued_messages 0', 'log_type error']);
+    return { name: `mosquitto (${mosquitto})`, ...m };
   }
   const child = fork(join(here, 'servers', 'hato.js'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const { port } = await new Promise((resolve) => child.once('message', resolve));
@@ -325,13 +277,6 @@ async function measure(broker, subscriber, client, version, qos, n, window) {
   } finally {
     worker.kill('SIGKILL');
   }
-}
-
-/** CPU seconds (user + system) of a process, from /proc. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

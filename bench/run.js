@@ -6,12 +6,10 @@
 //
 //   node bench/run.js [--seconds 5] [--brokers hato,aedes,mosquitto] [--scenarios fanout,pairs]
 //                     [--cpu-prof <dir>]   (V8 CPU profile of each Node broker process)
-import { fork, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ask, cpuSeconds, MOSQUITTO, sleep, startMosquitto } from './lib/procs.js';
 
 const here = new URL('.', import.meta.url).pathname;
 const { values: args } = parseArgs({
@@ -25,71 +23,14 @@ const { values: args } = parseArgs({
 });
 const SECONDS = Number(args.seconds);
 const WARMUP_MS = 1000;
-const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
 
 const scenarios = {
   fanout: { title: '1 publisher → 50 subscribers, QoS 0, 64 B', qos: 0, pubs: 1, subs: 50, shared: true, subProcs: 2 },
   pairs: { title: '20 publisher/subscriber pairs, QoS 1, 64 B', qos: 1, pubs: 20, subs: 20, shared: false, subProcs: 1 },
 };
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const ask = (child, msg, key) =>
-  new Promise((resolve) => {
-    const on = (m) => {
-      if (key in m) {
-        child.off('message', on);
-        resolve(m);
-      }
-    };
-    child.on('message', on);
-    child.send(msg);
-  });
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port) {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        r(true);
-      });
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`port ${port} never opened`);
-}
-
-/** CPU seconds (user + system) of a process, from /proc. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 async function startBroker(name) {
-  if (name === 'mosquitto') {
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'hato-bench-'));
-    const conf = join(dir, 'mosquitto.conf');
-    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000\n`);
-    const child = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
-    await waitForPort(port);
-    const stop = async () => {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    };
-    return { port, pid: child.pid, stop };
-  }
+  if (name === 'mosquitto') return startMosquitto(['max_queued_messages 1000']);
   const execArgv = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
   const child = fork(join(here, 'servers', `${name}.js`), [], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const { port } = await new Promise((resolve) => child.once('message', resolve));
