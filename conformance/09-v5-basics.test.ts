@@ -4,33 +4,21 @@
  * property forwarding, message expiry.
  */
 import {
-  type BrokerUnderTest,
   getProp,
   getProps,
   Prop,
   publish,
   pubrel,
-  RawClient,
   sleep,
-  startBroker,
   supportsOption,
 } from '@hato/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
-import { client, expectDisconnectAndClose, KEEPALIVE_SLACK_MS, persistent, target, uid, useBroker } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { client, expectDisconnectAndClose, KEEPALIVE_SLACK_MS, persistent, target, uid, useBroker, useExtraBrokers } from './support.js';
 
 const ctx = useBroker();
 
 /** Brokers with special options, started by a test and stopped after it. */
-const extra: BrokerUnderTest[] = [];
-afterEach(async () => {
-  RawClient.destroyAll();
-  for (const broker of extra.splice(0)) await broker.close();
-});
-async function brokerWith(options: Parameters<typeof startBroker>[0]): Promise<BrokerUnderTest> {
-  const broker = await startBroker(options);
-  extra.push(broker);
-  return broker;
-}
+const brokerWith = useExtraBrokers();
 
 /** Properties a CONNACK may carry (5.0 §3.2.2.3). */
 const CONNACK_PROPS = new Set<number>([

@@ -5,22 +5,14 @@
  * Problem Information, will delay against session expiry, subscription options and
  * identifiers together. Cases needing hato options skip themselves against mosquitto.
  */
-import { type BrokerUnderTest, connect, getProp, getProps, Prop, RawClient, sleep, startBroker } from '@hato/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
-import { client, expectDisconnectAndClose, persistent, target, uid, useBroker } from './support.js';
+import { connect, getProp, getProps, Prop, RawClient, sleep } from '@hato/testkit';
+import { describe, expect, it } from 'vitest';
+import { client, expectDisconnectAndClose, persistent, target, uid, useBroker, useExtraBrokers } from './support.js';
 
 const ctx = useBroker();
 
-const extra: BrokerUnderTest[] = [];
-afterEach(async () => {
-  RawClient.destroyAll();
-  for (const broker of extra.splice(0)) await broker.close();
-});
-async function brokerWith(options: Parameters<typeof startBroker>[0]): Promise<BrokerUnderTest> {
-  const broker = await startBroker(options);
-  extra.push(broker);
-  return broker;
-}
+/** Brokers with special options, started by a test and stopped after it. */
+const brokerWith = useExtraBrokers();
 
 const INVALID_UTF8 = Uint8Array.of(0x68, 0x69, 0xc3, 0x28); // "hi" then a broken 2-byte sequence
 

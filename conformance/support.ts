@@ -50,6 +50,23 @@ export interface BrokerHandle {
  * Clients are destroyed after each test, or only at the end with `concurrent: true`
  * (files whose tests run concurrently must not close each other's clients).
  */
+/**
+ * For tests that need a broker with special options: `brokerWith(options)` starts one, and it
+ * is closed (with every raw client) after each test.
+ */
+export function useExtraBrokers(): (options: BrokerOptions) => Promise<BrokerUnderTest> {
+  const extra: BrokerUnderTest[] = [];
+  afterEach(async () => {
+    RawClient.destroyAll();
+    for (const broker of extra.splice(0)) await broker.close();
+  });
+  return async (options) => {
+    const broker = await startBroker(options);
+    extra.push(broker);
+    return broker;
+  };
+}
+
 export function useBroker(options: BrokerOptions = {}, { concurrent = false } = {}): BrokerHandle {
   let broker: BrokerUnderTest | undefined;
   beforeAll(async () => {
