@@ -17,6 +17,7 @@ import { MqttClient } from './client.js';
 import type { ClientOptions, TargetObject } from './options.js';
 import type { TransportFactories } from './transport.js';
 import { type WebSocketConstructor, webSocketTransport } from './transports/websocket.js';
+import { connectedOrClosed } from './connect-async.js';
 
 export { type ClientEvents, type EndOptions, MqttClient, type PublishOptions, type SubscribeOptions } from './client.js';
 export type { ConnectionEvent, ConnectionState } from './connection-state.js';
@@ -48,13 +49,6 @@ export function connect(address: string | TargetObject, options: ClientOptions =
 }
 
 /** `connect()` then wait for the first CONNACK; rejects (and closes the client) if it never comes. */
-export async function connectAsync(address: string | TargetObject, options: ClientOptions = {}): Promise<MqttClient> {
-  const client = connect(address, options);
-  try {
-    await client.connected();
-  } catch (err) {
-    await client.end({ force: true });
-    throw err;
-  }
-  return client;
+export function connectAsync(address: string | TargetObject, options: ClientOptions = {}): Promise<MqttClient> {
+  return connectedOrClosed(connect(address, options));
 }

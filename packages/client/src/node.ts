@@ -9,6 +9,7 @@ import type { ClientOptions, TargetObject } from './options.js';
 import type { TransportFactories } from './transport.js';
 import { tcpTransport, tlsOptions, tlsTransport } from './transports/socket.js';
 import { type WebSocketConstructor, webSocketTransport } from './transports/websocket.js';
+import { connectedOrClosed } from './connect-async.js';
 
 export * from './index.js';
 export { FileStore } from './file-store.js';
@@ -26,13 +27,6 @@ export function connect(address: string | TargetObject, options: ClientOptions =
 }
 
 /** `connect()` then wait for the first CONNACK; rejects (and closes the client) if it never comes. */
-export async function connectAsync(address: string | TargetObject, options: ClientOptions = {}): Promise<MqttClient> {
-  const client = connect(address, options);
-  try {
-    await client.connected();
-  } catch (err) {
-    await client.end({ force: true });
-    throw err;
-  }
-  return client;
+export function connectAsync(address: string | TargetObject, options: ClientOptions = {}): Promise<MqttClient> {
+  return connectedOrClosed(connect(address, options));
 }
