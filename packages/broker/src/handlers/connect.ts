@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
-import { type ConnectPacket, isValidTopicName, ReasonCode, TopicAliasReceiver, TopicAliasSender } from '@hato/protocol';
+import { type ConnectPacket, ReasonCode, TopicAliasReceiver, TopicAliasSender } from '@hato/protocol';
 import { connackFailureCode, sendAuth } from '../auth/auth-state.js';
 import type { AuthStep } from '../auth/auth-method.js';
 import { verifyPassword } from '../auth/scram-keys.js';
@@ -8,6 +8,7 @@ import type { Connection } from '../connection.js';
 import { ConnectRefusedError, ServerRedirectError } from '../errors.js';
 import { NEVER_EXPIRES } from '../session/session.js';
 import { type ConnackDetails, sendConnack } from './connack.js';
+import { isAcceptableTopic } from '../topic-limits.js';
 
 /**
  * CONNECT as a pipeline of named steps:
@@ -62,7 +63,7 @@ function validateWill(connection: Connection, packet: ConnectPacket): void {
   const will = packet.will;
   if (will === undefined) return;
   const options = connection.broker.options;
-  if (!isValidTopic(connection, will.topic)) throw new ConnectRefusedError(ReasonCode.TopicNameInvalid, 'invalid will topic');
+  if (!isAcceptableTopic(connection.broker.options, will.topic)) throw new ConnectRefusedError(ReasonCode.TopicNameInvalid, 'invalid will topic');
   // [MQTT-3.2.2-12] a will with retain when retain is not available.
   if (will.retain && !options.retainAvailable) throw new ConnectRefusedError(ReasonCode.RetainNotSupported, 'retained messages are not available');
   // [MQTT-3.2.2-12] a will QoS above the Maximum QoS.
@@ -71,14 +72,6 @@ function validateWill(connection: Connection, packet: ConnectPacket): void {
   if (will.properties?.payloadFormatIndicator === 1 && !isUtf8(will.payload)) {
     throw new ConnectRefusedError(ReasonCode.PayloadFormatInvalid, 'will payload is not valid UTF-8');
   }
-}
-
-export function isValidTopic(connection: Connection, topic: string): boolean {
-  const options = connection.broker.options;
-  if (topic.length > options.maxTopicLength || !isValidTopicName(topic)) return false;
-  let levels = 1;
-  for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 0x2f && ++levels > options.maxTopicLevels) return false;
-  return true;
 }
 
 /** The serverRedirect option: refuse with 0x9C/0x9D and a Server Reference (§4.11). */

@@ -2,7 +2,7 @@ import { MqttError, ProtocolError, type PublishPacket, ReasonCode } from '@hato/
 import type { Connection } from '../connection.js';
 import { ReceiveMaximumExceededError, TopicNameInvalidError } from '../errors.js';
 import { Message } from '../message.js';
-import { isValidTopic } from './connect.js';
+import { withinTopicLimits } from '../topic-limits.js';
 import { publishRefusal } from './publish-checks.js';
 
 /**
@@ -24,7 +24,8 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
       topic = connection.aliasReceiver.resolve(topic, alias);
     }
   }
-  if (!isValidTopic(connection, topic)) throw new TopicNameInvalidError(topic); // [MQTT-3.3.2-2]
+  // The decoder already enforced the spec's topic rules [MQTT-3.3.2-2]; only the broker's limits remain.
+  if (!withinTopicLimits(connection.broker.options, topic)) throw new TopicNameInvalidError(topic);
   if (packet.retain && !connection.broker.options.retainAvailable) {
     throw new MqttError(ReasonCode.RetainNotSupported, 'retained messages are not available (5.0 §3.3.1.3)');
   }

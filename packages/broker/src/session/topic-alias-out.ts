@@ -25,7 +25,8 @@ export function aliasedPublish(
   now: number,
 ): Uint8Array {
   if (plain.byteLength + ALIAS_OVERHEAD > connection.maxOutgoingPacketSize) return plain;
-  const lookup = connection.aliasSender!.lookup(message.topic);
-  if (lookup === undefined) return plain;
-  return message.bytesWithAlias(qos, retain, packetId, dup, subscriptionIds, now, lookup.alias, lookup.isNew);
+  // aliasFor: no allocation per message; negative = a new mapping (send topic and alias).
+  const alias = connection.aliasSender!.aliasFor(message.topic);
+  if (alias === 0) return plain;
+  return message.bytesWithAlias(qos, retain, packetId, dup, subscriptionIds, now, alias < 0 ? -alias : alias, alias < 0);
 }
