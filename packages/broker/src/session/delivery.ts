@@ -83,7 +83,7 @@ export class Delivery {
   sendRetained(session: Session, subscription: SessionSubscription, messages: Iterable<Message>): void {
     const ids = subscription.subscriptionId === undefined ? undefined : [subscription.subscriptionId];
     for (const message of messages) {
-      const qos = (Math.min(message.qos , subscription.qos)) as QoS;
+      const qos = Math.min(message.qos, subscription.qos) as QoS;
       this.deliver(session, message, qos, true, ids);
     }
   }
@@ -98,8 +98,7 @@ export class Delivery {
   private writeQos0(connection: Connection, message: Message, retain: boolean, subscriptionIds: number[] | undefined): void {
     const now = message.expiresAt === 0 ? 0 : Date.now();
     if (now !== 0 && message.isExpired(now)) return;
-    let bytes = message.bytesFor(connection.protocolVersion!, 0, retain, 0, false, subscriptionIds, now);
-    if (connection.aliasSender !== undefined) bytes = aliasedPublish(connection, message, bytes, 0, retain, 0, false, subscriptionIds, now);
+    const bytes = publishBytes(connection, message, 0, retain, 0, false, subscriptionIds, now);
     // [MQTT-3.1.2-25] never send more than the client's Maximum Packet Size: drop instead.
     if (bytes.byteLength > connection.maxOutgoingPacketSize) return;
     connection.sendPublish(bytes);
@@ -115,10 +114,7 @@ export class Delivery {
     const version = connection.protocolVersion!;
     let bytes = connection.aliasSender === undefined ? entry.message.sharedBytesFor(version, entry.qos, entry.retain, entry.subscriptionIds, now) : undefined;
     const patchId = bytes === undefined ? 0 : packetId;
-    if (bytes === undefined) {
-      bytes = entry.message.bytesFor(version, entry.qos, entry.retain, packetId, false, entry.subscriptionIds, now);
-      if (connection.aliasSender !== undefined) bytes = aliasedPublish(connection, entry.message, bytes, entry.qos, entry.retain, packetId, false, entry.subscriptionIds, now);
-    }
+    bytes ??= publishBytes(connection, entry.message, entry.qos, entry.retain, packetId, false, entry.subscriptionIds, now);
     if (bytes.byteLength > connection.maxOutgoingPacketSize) {
       // [MQTT-3.1.2-25] discarded as if sent and acknowledged.
       session.packetIds.release(packetId);
@@ -196,8 +192,7 @@ export class Delivery {
         continue;
       }
       // [MQTT-3.3.1-1] DUP=1 on a re-delivery attempt.
-      let bytes = entry.message.bytesFor(connection.protocolVersion!, entry.qos, entry.retain, entry.packetId, true, entry.subscriptionIds, now);
-      if (connection.aliasSender !== undefined) bytes = aliasedPublish(connection, entry.message, bytes, entry.qos, entry.retain, entry.packetId, true, entry.subscriptionIds, now);
+      const bytes = publishBytes(connection, entry.message, entry.qos, entry.retain, entry.packetId, true, entry.subscriptionIds, now);
       if (bytes.byteLength <= connection.maxOutgoingPacketSize) connection.sendPublish(bytes);
     }
     this.drain(session);
@@ -211,4 +206,20 @@ export class Delivery {
     session.packetIds.release(packetId);
     this.drain(session);
   }
+}
+
+/** The PUBLISH bytes of one variant for `connection`, with its outgoing topic alias when it allows them. */
+function publishBytes(
+  connection: Connection,
+  message: Message,
+  qos: QoS,
+  retain: boolean,
+  packetId: number,
+  dup: boolean,
+  subscriptionIds: number[] | undefined,
+  now: number,
+): Uint8Array {
+  const bytes = message.bytesFor(connection.protocolVersion!, qos, retain, packetId, dup, subscriptionIds, now);
+  if (connection.aliasSender === undefined) return bytes;
+  return aliasedPublish(connection, message, bytes, qos, retain, packetId, dup, subscriptionIds, now);
 }
