@@ -90,6 +90,12 @@ const CASES: Case[] = [
   { name: '[MQTT-2.3.1-1] QoS 1 PUBLISH with packet id 0', bytes: (v) => publish({ version: v, topic: 'a', qos: 1, packetId: 0 }), codes: EITHER },
   { name: '[MQTT-4.8.0-1] truncated PUBLISH (topic longer than the packet)', bytes: () => Uint8Array.of(0x30, 0x03, 0x00, 0x05, 0x61), codes: MALFORMED },
   { name: '[MQTT-4.8.0-1] truncated SUBSCRIBE (no options byte)', bytes: (v) => rawPacket(0x82, concat([u16(1), noProps(v), utf8('a')])), codes: MALFORMED },
+  // Regression: a second CONNECT with an unknown protocol level used to end the broker's
+  // process (a CONNACK-only code, 0x84, was put in a DISCONNECT and its encoder threw).
+  { name: '[MQTT-3.1.0-2] a second CONNECT with protocol level 9', bytes: () => connect({ version: 5, clientId: 'again', protocolLevel: 9 }), codes: EITHER },
+  { name: '[MQTT-3.1.0-2] a second CONNECT with protocol level 0', bytes: () => connect({ version: 4, clientId: 'again', protocolLevel: 0 }), codes: EITHER },
+  { name: '[MQTT-3.1.0-2] a second, valid CONNECT', bytes: (v) => connect({ version: v, clientId: 'again' }), codes: [0x82] },
+  { name: '[MQTT-3.1.0-2] a second CONNECT with protocol name MQIsdp and level 3', bytes: () => connect({ version: 3, clientId: 'again' }), codes: EITHER },
   { name: '[MQTT-4.8.0-1] reserved packet type 0', bytes: () => Uint8Array.of(0x00, 0x00), codes: EITHER },
   { name: '[MQTT-4.8.0-1] a CONNACK sent by a client', bytes: (v) => rawPacket(0x20, v === 5 ? [0, 0, 0] : [0, 0]), codes: EITHER },
   {

@@ -10,6 +10,7 @@ import { failConnection } from './handlers/index.js';
 import { type Listener, listenTcp } from './listeners/tcp.js';
 import { attachWebSocket, listenWebSocket, type WebSocketAttachOptions, type WebSocketListenOptions } from './listeners/websocket.js';
 import { Message } from './message.js';
+import { BrokerMetrics } from './metrics.js';
 import { type BrokerOptions, type MaybePromise, type ResolvedOptions, resolveOptions } from './options.js';
 import type { ClusterBus } from './ports/cluster-bus.js';
 import { LocalClusterBus } from './ports/cluster-bus.js';
@@ -55,6 +56,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly sessions: SessionStore;
   readonly persistence: Persistence;
   readonly clusterBus: ClusterBus;
+  /** Counters for operators ($SYS, Prometheus): connection errors by reason, internal errors. */
+  readonly metrics = new BrokerMetrics();
   private readonly connections = new Set<Connection>();
   private readonly openListeners = new Set<Listener>();
   private state: 'loading' | 'ready' | 'closing' | 'closed' = 'loading';
@@ -98,8 +101,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
       stream.destroy();
       return;
     }
-    if ('setNoDelay' in stream && typeof stream.setNoDelay === 'function') stream.setNoDelay(true);
-    this.connections.add(new Connection(this, stream));
+    try {
+      if ('setNoDelay' in stream && typeof stream.setNoDelay === 'function') stream.setNoDelay(true);
+      this.connections.add(new Connection(this, stream));
+    } catch (err) {
+      // A listener callback must never throw into node's accept loop.
+      this.metrics.internalErrors++;
+      this.options.logger.error({ err }, 'accepting a connection failed');
+      stream.destroy();
+    }
   }
 
   /** Listens for MQTT over TCP. */
@@ -177,14 +187,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (message.retain) {
       if (message.payload.byteLength === 0) {
         // [MQTT-3.3.1-10] [MQTT-3.3.1-11] an empty retained message deletes, and is not stored.
-        if (this.retained.delete(message.topic)) this.write(this.persistence.deleteRetained(message.topic));
+        if (this.retained.delete(message.topic)) this.store(this.persistence.deleteRetained, message.topic);
       } else {
         // [MQTT-3.3.1-5] the retained message replaces the topic's previous one. The payload
         // may be a view into a large socket read buffer: keep a compact copy instead.
         const payload = message.payload;
         const kept = payload.byteLength === payload.buffer.byteLength ? message : Message.restore({ ...message, payload: payload.slice() });
         this.retained.set(kept);
-        this.write(this.persistence.setRetained(kept));
+        this.store(this.persistence.setRetained, kept);
       }
     }
     const matched = this.router.route(message);
@@ -232,20 +242,29 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   /** Saves a session snapshot through the Persistence (not awaited). */
   persist(record: SessionRecord): void {
-    this.write(this.persistence.saveSession(record));
+    this.store(this.persistence.saveSession, record);
   }
 
   /** Deletes a session through the Persistence (not awaited). */
   unpersist(clientId: string): void {
-    this.write(this.persistence.deleteSession(clientId));
+    this.store(this.persistence.deleteSession, clientId);
   }
 
-  /** Store writes are never awaited on the message path; failures are logged. */
-  private write(result: MaybePromise<void>): void {
-    if (result instanceof Promise) result.catch(this.onStoreError);
+  /**
+   * Store writes are never awaited on the message path; a failure, thrown or rejected, is
+   * logged and counted, never thrown into the connection or timer that caused the write.
+   */
+  private store<A>(write: (this: Persistence, arg: A) => MaybePromise<void>, arg: A): void {
+    try {
+      const result = write.call(this.persistence, arg);
+      if (result instanceof Promise) result.catch(this.onStoreError);
+    } catch (err) {
+      this.onStoreError(err);
+    }
   }
 
   private readonly onStoreError = (err: unknown): void => {
+    this.metrics.persistenceErrors++;
     this.options.logger.error({ err }, 'persistence write failed');
   };
 

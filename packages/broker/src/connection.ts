@@ -3,7 +3,7 @@ import { Decoder, encode, type Packet, type ProtocolVersion, type TopicAliasRece
 import type { AuthState } from './auth/auth-state.js';
 import type { Broker } from './broker.js';
 import type { Client } from './client.js';
-import { ConnectionLostError, ConnectTimeoutError, KeepAliveTimeoutError } from './errors.js';
+import { ConnectionLostError, ConnectTimeoutError, InternalError, KeepAliveTimeoutError } from './errors.js';
 import { dispatch, failConnection } from './handlers/index.js';
 import { ReadHold } from './read-hold.js';
 import type { Session } from './session/session.js';
@@ -89,20 +89,33 @@ export class Connection implements Client {
 
   private readonly onData = (chunk: Uint8Array): void => {
     if (this.state === 'closed') return;
-    this.decoder.push(chunk);
+    try {
+      this.decoder.push(chunk);
+    } catch (err) {
+      failConnection(this, err);
+      return;
+    }
     this.processPackets();
   };
 
+  /**
+   * Handles every complete packet the decoder holds. The connection's error boundary:
+   * whatever the decoder, a handler or a hook throws ends this connection only, through
+   * `failConnection` (which never throws), never the caller: a socket, timer or promise
+   * callback.
+   */
   private processPackets(): void {
+    try {
+      this.handlePackets();
+    } catch (err) {
+      failConnection(this, err);
+    }
+  }
+
+  private handlePackets(): void {
     let stamped = false;
     while (!this.busy && !this.readHold.paused && this.state !== 'closed') {
-      let packet: Packet | null;
-      try {
-        packet = this.decoder.next();
-      } catch (err) {
-        failConnection(this, err);
-        return;
-      }
+      const packet: Packet | null = this.decoder.next();
       if (packet === null) return;
       // Keep alive counts whole Control Packets, not bytes: a peer trickling a packet that
       // never completes is not alive [MQTT-3.1.2-24] (5.0: [MQTT-3.1.2-22]).
@@ -144,6 +157,15 @@ export class Connection implements Client {
 
   // ---- timers ---------------------------------------------------------------------------
 
+  /** Runs `work` for this connection inside its error boundary (timers, stream events). */
+  guard(work: (connection: Connection) => void): void {
+    try {
+      work(this);
+    } catch (err) {
+      failConnection(this, err);
+    }
+  }
+
   private readonly onConnectTimeout = (): void => {
     this.timer = undefined;
     if (this.state === 'awaiting-connect' || this.state === 'connecting' || this.state === 'authenticating') {
@@ -180,14 +202,25 @@ export class Connection implements Client {
 
   // ---- outgoing -------------------------------------------------------------------------
 
-  /** Encodes and queues a control packet (acks, CONNACK, ...): never dropped. */
+  /**
+   * Encodes and queues a control packet (acks, CONNACK, ...): never dropped. A packet that
+   * cannot be encoded is a broker bug: it ends this connection (not the caller's, which may
+   * be another client's handler delivering to this one).
+   */
   send(packet: Packet): void {
-    this.write(encode(packet, this.protocolVersion ?? 4));
+    this.sendAs(packet, this.protocolVersion ?? 4);
   }
 
   /** Like send, for a fixed version (CONNACK refusals before the version is settled). */
   sendAs(packet: Packet, version: ProtocolVersion): void {
-    this.write(encode(packet, version));
+    let bytes: Uint8Array;
+    try {
+      bytes = encode(packet, version);
+    } catch (err) {
+      failConnection(this, new InternalError(err));
+      return;
+    }
+    this.write(bytes);
   }
 
   /**
@@ -237,11 +270,16 @@ export class Connection implements Client {
 
   private readonly onHoldExpired = (): void => {
     this.holdTimer = undefined;
+    this.guard(expireHold);
+  };
+
+  /** @internal the hold timer fired: see `onHoldExpired`. */
+  expireHold(): void {
     const sessions = this.ackHolds;
     this.ackHolds = [];
     this.broker.delivery.holdExpired(this, sessions);
     this.releaseHeldAcks();
-  };
+  }
 
   private releaseHeldAcks(): void {
     if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
@@ -315,9 +353,14 @@ export class Connection implements Client {
   };
 
   private readonly onDrain = (): void => {
+    this.guard(drainConnection);
+  };
+
+  /** @internal the socket drained: publishers held for it go on, its session queue drains. */
+  drained(): void {
     if (this.readHold.engaged) this.readHold.drained();
     if (this.state === 'connected' && this.session !== undefined) this.broker.delivery.drain(this.session);
-  };
+  }
 
   // ---- closing --------------------------------------------------------------------------
 
@@ -355,6 +398,32 @@ export class Connection implements Client {
     }
     this.broker.connectionClosed(this, wasConnected, reason, publishWill);
   }
+
+  /**
+   * The last resort when closing itself failed: destroys the stream without another write,
+   * counted, and detaches what it can. Never throws.
+   */
+  abort(err: unknown): void {
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.timer = undefined;
+    this.holdTimer = undefined;
+    this.pending.length = 0;
+    this.pendingIds.length = 0;
+    this.pendingBytes = 0;
+    const broker = this.broker;
+    try {
+      broker.metrics.abortedConnections++;
+      broker.options.logger.error({ clientId: this.id, err }, 'closing a connection failed: destroyed it');
+      this.readHold.close();
+      this.stream.destroy();
+      broker.connectionClosed(this, wasConnected, err instanceof Error ? err : undefined, false);
+    } catch (finalErr) {
+      broker.options.logger.error({ clientId: this.id, err: finalErr }, 'detaching an aborted connection failed');
+    }
+  }
 }
 
 /** Longest a publisher's acks are held for a session that does not drain (flow control). */
@@ -366,7 +435,19 @@ const PUBACK_SUCCESS = new Uint8Array([0x40, 2, 0, 0]);
 const PUBREC_SUCCESS = new Uint8Array([0x50, 2, 0, 0]);
 
 function flushConnection(connection: Connection): void {
+  connection.guard(flushGuarded);
+}
+
+function flushGuarded(connection: Connection): void {
   connection.flush();
+}
+
+function expireHold(connection: Connection): void {
+  connection.expireHold();
+}
+
+function drainConnection(connection: Connection): void {
+  connection.drained();
 }
 
 function destroyStream(stream: Duplex): void {

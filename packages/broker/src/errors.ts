@@ -1,4 +1,4 @@
-import { MqttError, ReasonCode } from '@hato/protocol';
+import { type ConnectReturnCodeValue, MqttError, ReasonCode } from '@hato/protocol';
 
 /**
  * Errors the broker's handlers raise. Each carries the 5.0 reason code; the dispatcher
@@ -58,6 +58,18 @@ export class ConnectTimeoutError extends MqttError {
   }
 }
 
+/**
+ * The broker failed while serving a connection: a bug, or a hook, adapter or encoder that
+ * threw. The connection is closed with 0x83 (Implementation specific error) and the cause
+ * logged with its stack; other connections and the process go on.
+ */
+export class InternalError extends MqttError {
+  override name = 'InternalError';
+  constructor(cause: unknown) {
+    super(ReasonCode.ImplementationSpecificError, cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
 /** The peer's socket failed or closed without DISCONNECT. */
 export class ConnectionLostError extends MqttError {
   override name = 'ConnectionLostError';
@@ -67,7 +79,7 @@ export class ConnectionLostError extends MqttError {
 }
 
 /** Maps a 5.0 CONNACK reason code to the closest 3.x return code; undefined when none fits. */
-export function connectReturnCodeFor(reasonCode: number): number | undefined {
+export function connectReturnCodeFor(reasonCode: number): ConnectReturnCodeValue | undefined {
   switch (reasonCode) {
     case ReasonCode.Success:
       return 0;

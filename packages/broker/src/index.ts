@@ -10,6 +10,7 @@ export {
   ConnectionLostError,
   ConnectTimeoutError,
   DisconnectError,
+  InternalError,
   KeepAliveTimeoutError,
   ReceiveMaximumExceededError,
   ServerShuttingDownError,
@@ -18,6 +19,7 @@ export {
   TopicNameInvalidError,
 } from './errors.js';
 export type { Listener } from './listeners/tcp.js';
+export type { BrokerMetrics } from './metrics.js';
 export type { WebSocketAttachOptions, WebSocketListenOptions } from './listeners/websocket.js';
 export type { BrokerHooks, BrokerOptions, Logger, MaybePromise, ServerRedirect, SharedMember, SharedMessage } from './options.js';
 export { type ClusterBus, LocalClusterBus } from './ports/cluster-bus.js';

@@ -2,6 +2,7 @@
 import type {
   ConnackPacket,
   DisconnectPacket,
+  DisconnectReasonCode,
   Packet,
   Properties,
   PublishPacket,
@@ -49,6 +50,6 @@ export interface EndOptions {
   /** Ms to wait for in-flight messages before closing anyway (default 10000). */
   timeout?: number;
   /** 5.0 DISCONNECT reason code (default 0x00; 0x04 asks the server to publish the will). */
-  reasonCode?: number;
+  reasonCode?: DisconnectReasonCode;
   properties?: Properties;
 }

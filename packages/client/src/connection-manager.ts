@@ -9,6 +9,7 @@ import {
   type ConnectPacket,
   type DecodeError,
   type DisconnectPacket,
+  disconnectReasonFor,
   type Packet,
   type Properties,
   type ProtocolVersion,
@@ -197,7 +198,7 @@ export class ConnectionManager {
 
   /** @internal Connection host: malformed bytes from the server. */
   onDecodeError(connection: Connection, error: DecodeError): void {
-    if (this.version === 5) connection.send({ type: 'disconnect', reasonCode: error.reasonCode });
+    if (this.version === 5) connection.send({ type: 'disconnect', reasonCode: disconnectReasonFor(error.reasonCode) });
     connection.end();
     connection.destroy(error);
   }
@@ -239,7 +240,7 @@ export class ConnectionManager {
       return true;
     } catch (err) {
       const code = (err as { reasonCode?: number }).reasonCode ?? 0x82;
-      this.send({ type: 'disconnect', reasonCode: code });
+      this.send({ type: 'disconnect', reasonCode: disconnectReasonFor(code) });
       this.connection?.end();
       this.connection?.destroy(err as Error);
       return false;

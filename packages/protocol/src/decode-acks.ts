@@ -18,6 +18,7 @@ import type {
   UnsubscribePacket,
 } from './packets.js';
 import type { Reader } from './reader.js';
+import type { DisconnectReasonCode } from './reason-code-sets.js';
 import {
   ackReasonCodes,
   authReasonCodes,
@@ -148,7 +149,7 @@ export function decodeDisconnect(r: Reader, version: ProtocolVersion): Disconnec
     r.done('DISCONNECT');
     return { type: 'disconnect' };
   }
-  const reasonCode = r.remaining > 0 ? checkReason(r.u8('reason code'), disconnectReasonCodes, 'DISCONNECT') : 0;
+  const reasonCode = (r.remaining > 0 ? checkReason(r.u8('reason code'), disconnectReasonCodes, 'DISCONNECT') : 0) as DisconnectReasonCode;
   const properties = r.remaining > 0 ? readProperties(r, 14) : undefined;
   r.done('DISCONNECT');
   const packet: DisconnectPacket = { type: 'disconnect', reasonCode };

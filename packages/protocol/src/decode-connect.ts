@@ -73,7 +73,8 @@ export function decodeConnack(r: Reader, flags: number, version: ProtocolVersion
   if (sessionPresent && reasonCode !== 0) {
     throw new ProtocolError('CONNACK session present with a non-zero reason code [MQTT-3.2.2-4] [MQTT-3.2.2-6]');
   }
-  const packet: ConnackPacket = { type: 'connack', sessionPresent, reasonCode };
+  // Checked above against the version's table.
+  const packet: ConnackPacket = { type: 'connack', sessionPresent, reasonCode: reasonCode as ConnackPacket['reasonCode'] };
   if (version === 5) {
     const properties = readProperties(r, 2);
     if (properties !== undefined) packet.properties = properties;

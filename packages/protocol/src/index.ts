@@ -1,6 +1,15 @@
 export * from './packets.js';
 export type * from './properties.js';
 export * from './reason-codes.js';
+export {
+  type ConnackReasonCode,
+  type ConnectReturnCodeValue,
+  connackReasonFor,
+  type DisconnectReasonCode,
+  disconnectReasonFor,
+  isConnackReasonCode,
+  isDisconnectReasonCode,
+} from './reason-code-sets.js';
 export * from './errors.js';
 export { Decoder, type DecoderOptions } from './decoder.js';
 export { encode, encodedLength, encodeInto, setPublishDup, setPublishPacketId } from './encoder.js';

@@ -9,6 +9,7 @@
  */
 
 import type { Properties } from './properties.js';
+import type { ConnackReasonCode, ConnectReturnCodeValue, DisconnectReasonCode } from './reason-code-sets.js';
 
 /** Protocol level on the wire: 3 = MQTT 3.1, 4 = MQTT 3.1.1, 5 = MQTT 5.0. */
 export type ProtocolVersion = 3 | 4 | 5;
@@ -61,8 +62,8 @@ export interface ConnectPacket {
 export interface ConnackPacket {
   type: 'connack';
   sessionPresent: boolean;
-  /** 5.0 reason code, or the 3.x return code (0..5). */
-  reasonCode: number;
+  /** 5.0 reason code, or the 3.x return code (0..5). Typed: see `connackReasonFor`. */
+  reasonCode: ConnackReasonCode | ConnectReturnCodeValue;
   properties?: Properties;
 }
 
@@ -142,8 +143,8 @@ export interface PingrespPacket {
 
 export interface DisconnectPacket {
   type: 'disconnect';
-  /** 5.0 only; absent means 0x00 Normal disconnection. */
-  reasonCode?: number;
+  /** 5.0 only; absent means 0x00 Normal disconnection. Typed: see `disconnectReasonFor`. */
+  reasonCode?: DisconnectReasonCode;
   properties?: Properties;
 }
 

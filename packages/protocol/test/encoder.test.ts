@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type ConnackReasonCode,
   Decoder,
+  type DisconnectReasonCode,
   EncodeError,
   encode,
   encodedLength,
@@ -77,9 +79,9 @@ describe('EncodeError for packets that cannot be encoded', () => {
     ['SUBACK 5.0 reason code 0x11', { type: 'suback', packetId: 1, reasonCodes: [0x11] }, 5],
     ['UNSUBACK 5.0 without reason codes', { type: 'unsuback', packetId: 1 }, 5],
     ['PUBACK 5.0 reason 0x92', { type: 'puback', packetId: 1, reasonCode: 0x92 }, 5],
-    ['DISCONNECT 5.0 reason 0x05', { type: 'disconnect', reasonCode: 0x05 }, 5],
+    ['DISCONNECT 5.0 reason 0x05', { type: 'disconnect', reasonCode: 0x05 as DisconnectReasonCode }, 5],
     ['AUTH in 3.1.1', { type: 'auth' }, 4],
-    ['CONNACK 3.1.1 return code 6', { type: 'connack', sessionPresent: false, reasonCode: 6 }, 4],
+    ['CONNACK 3.1.1 return code 6', { type: 'connack', sessionPresent: false, reasonCode: 6 as ConnackReasonCode }, 4],
     ['CONNACK session present with a refusal [MQTT-3.2.2-4]', { type: 'connack', sessionPresent: true, reasonCode: 5 }, 4],
     ['CONNECT version differs from the encoding version', { type: 'connect', protocolVersion: 4, clientId: 'c', cleanStart: true, keepAlive: 0 }, 5],
     ['CONNECT password without user name in 3.1.1 [MQTT-3.1.2-22]', { type: 'connect', protocolVersion: 4, clientId: 'c', cleanStart: true, keepAlive: 0, password: utf8('p') }, 4],

@@ -1,6 +1,8 @@
 import {
   type ConnackPacket,
+  connackReasonFor,
   type DisconnectPacket,
+  disconnectReasonFor,
   encodedLength,
   MqttError,
   type Packet,
@@ -9,7 +11,14 @@ import {
   UnsupportedProtocolVersionError,
 } from '@hato/protocol';
 import type { Connection } from '../connection.js';
-import { ConnectionLostError, ConnectTimeoutError, connectReturnCodeFor, ServerRedirectError, ServerShuttingDownError } from '../errors.js';
+import {
+  ConnectionLostError,
+  ConnectTimeoutError,
+  connectReturnCodeFor,
+  InternalError,
+  ServerRedirectError,
+  ServerShuttingDownError,
+} from '../errors.js';
 import { handleAuth } from './auth.js';
 import { handleConnect } from './connect.js';
 import { handleDisconnect } from './disconnect.js';
@@ -75,14 +84,23 @@ export function dispatch(connection: Connection, packet: Packet): void | Promise
 /**
  * Ends a connection because of `err`: CONNACK with the reason (CONNECT failed), or a 5.0
  * DISCONNECT with the reason (connected), then close. The will is published unless the
- * broker itself is shutting down.
+ * broker itself is shutting down. This is the connection's error boundary: it never throws.
+ * Whatever goes wrong while closing (an encoder, a listener of `clientError`, a store)
+ * destroys that one connection instead.
  */
 export function failConnection(connection: Connection, err: unknown): void {
   if (connection.state === 'closed') return;
-  const error = asMqttError(err);
+  try {
+    closeWithReason(connection, asMqttError(err));
+  } catch (closeErr) {
+    connection.abort(closeErr);
+  }
+}
+
+function closeWithReason(connection: Connection, error: MqttError): void {
   const broker = connection.broker;
   if (!(error instanceof ServerShuttingDownError) && (!(error instanceof ConnectionLostError) || error.cause !== undefined)) {
-    broker.options.logger.debug({ clientId: connection.id, err: error.message, reasonCode: error.reasonCode }, 'closing connection');
+    report(connection, error);
     broker.emit('clientError', connection, error);
   }
   if (connection.state === 'awaiting-connect' || connection.state === 'connecting' || connection.state === 'authenticating') {
@@ -91,11 +109,24 @@ export function failConnection(connection: Connection, err: unknown): void {
     return;
   }
   if (connection.protocolVersion === 5 && !(error instanceof ConnectionLostError)) {
-    // [MQTT-4.13.1-1] tell a 5.0 client why before closing.
-    const disconnect: DisconnectPacket = { type: 'disconnect', reasonCode: error.reasonCode };
+    // [MQTT-4.13.1-1] tell a 5.0 client why before closing, with a code a DISCONNECT may carry.
+    const disconnect: DisconnectPacket = { type: 'disconnect', reasonCode: disconnectReasonFor(error.reasonCode) };
     connection.send(withProblem(connection, disconnect, error));
   }
   connection.terminate(error, !(error instanceof ServerShuttingDownError));
+}
+
+/** Logs the cause once (a broker fault as an error with its stack, a client's as debug) and counts it. */
+function report(connection: Connection, error: MqttError): void {
+  const broker = connection.broker;
+  const metrics = broker.metrics;
+  if (error instanceof InternalError) {
+    metrics.internalErrors++;
+    broker.options.logger.error({ clientId: connection.id, err: error.cause }, 'internal error while serving a client: closing its connection');
+  } else {
+    broker.options.logger.debug({ clientId: connection.id, err: error.message, reasonCode: error.reasonCode }, 'closing connection');
+  }
+  metrics.closedByReason[error.reasonCode & 0xff]!++;
 }
 
 /** CONNACK for a CONNECT that failed, when the version allows one [MQTT-3.2.2-4] [MQTT-3.2.2-6]. */
@@ -110,7 +141,7 @@ function refuseConnect(connection: Connection, error: MqttError): void {
   const version = connection.protocolVersion ?? connection.decoder.protocolVersion;
   if (version === 5) {
     connection.protocolVersion = 5;
-    const connack: ConnackPacket = { type: 'connack', sessionPresent: false, reasonCode: connackCode(error.reasonCode) };
+    const connack: ConnackPacket = { type: 'connack', sessionPresent: false, reasonCode: connackReasonFor(error.reasonCode) };
     connection.sendAs(withProblem(connection, connack, error), 5);
     return;
   }
@@ -118,14 +149,6 @@ function refuseConnect(connection: Connection, error: MqttError): void {
   if (version === undefined || error.reasonCode < 0x80 || error.reasonCode === ReasonCode.MalformedPacket || error.reasonCode === ReasonCode.ProtocolError) return;
   const code = connectReturnCodeFor(error.reasonCode);
   if (code !== undefined) connection.sendAs({ type: 'connack', sessionPresent: false, reasonCode: code }, version);
-}
-
-/** CONNACK reason codes (5.0 §3.2.2.2); others are sent as their nearest (shutdown → 0x88) or 0x80. */
-const CONNACK_CODES = new Set([0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x90, 0x95, 0x97, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9f]);
-
-function connackCode(code: number): number {
-  if (CONNACK_CODES.has(code)) return code;
-  return code === ReasonCode.ServerShuttingDown ? ReasonCode.ServerUnavailable : ReasonCode.UnspecifiedError;
 }
 
 /**
@@ -137,12 +160,13 @@ function withProblem<T extends ConnackPacket | DisconnectPacket>(connection: Con
   const serverReference = error instanceof ServerRedirectError ? error.serverReference : undefined;
   if (serverReference !== undefined) packet.properties = { serverReference };
   const limit = connection.maxOutgoingPacketSize;
-  const reasonString = error.message.slice(0, 256);
+  // An internal fault's message is the broker's business, not the client's.
+  const reasonString = error instanceof InternalError ? 'internal error' : error.message.slice(0, 256);
   const described: T = { ...packet, properties: { ...packet.properties, reasonString } };
   return encodedLength(described, 5) <= limit ? described : packet;
 }
 
 function asMqttError(err: unknown): MqttError {
   if (err instanceof MqttError) return err;
-  return new MqttError(ReasonCode.ImplementationSpecificError, err instanceof Error ? err.message : String(err), { cause: err });
+  return new InternalError(err);
 }
