@@ -11,5 +11,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: 'forks',
     reporters: ['default', './scripts/summary-reporter.ts'],
+    globalSetup: ['./scripts/tree-guard.ts'],
   },
 });
