@@ -235,6 +235,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   connectionClosed(connection: Connection, wasConnected: boolean, reason: Error | undefined, publishWill: boolean): void {
     this.connections.delete(connection);
     if (!wasConnected) return;
+    this.metrics.clientsConnected--;
     this.sessions.detach(connection, publishWill && this.state !== 'closing');
     this.options.logger.debug({ clientId: connection.id, reason: reason?.message }, 'client disconnected');
     this.emit('clientDisconnected', connection, reason);

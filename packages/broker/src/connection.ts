@@ -89,6 +89,7 @@ export class Connection implements Client {
 
   private readonly onData = (chunk: Uint8Array): void => {
     if (this.state === 'closed') return;
+    this.broker.metrics.bytesReceived += chunk.byteLength;
     try {
       this.decoder.push(chunk);
     } catch (err) {
@@ -337,6 +338,8 @@ export class Connection implements Client {
     this.pendingPublishes = 0;
     if (chunk === undefined) return;
     this.backloggedPublishes += publishes;
+    this.broker.metrics.bytesSent += chunk.byteLength;
+    this.broker.metrics.messagesSent += publishes;
     this.writeCounts.push(publishes);
     // false: 'drain' will drain the session queue and release held publishers.
     if (!stream.write(chunk, this.onWritten)) return;

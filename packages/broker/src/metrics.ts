@@ -12,6 +12,22 @@ export class BrokerMetrics {
   persistenceErrors = 0;
   /** Connections that could not even be closed cleanly (the close path itself threw) and were destroyed. */
   abortedConnections = 0;
+  /** PUBLISH packets received from clients (before authorization and limits). */
+  messagesReceived = 0;
+  /** PUBLISH packets handed to client sockets. */
+  messagesSent = 0;
+  /** Bytes read from client streams. */
+  bytesReceived = 0;
+  /** Bytes handed to client streams. */
+  bytesSent = 0;
+  /** Clients connected now (CONNECT accepted), and the most at once since start. */
+  clientsConnected = 0;
+  clientsMaximum = 0;
+
+  /** A CONNECT was accepted (called once per connected client). */
+  clientConnected(): void {
+    if (++this.clientsConnected > this.clientsMaximum) this.clientsMaximum = this.clientsConnected;
+  }
 
   /** Total connections closed because of an error. */
   get connectionErrors(): number {

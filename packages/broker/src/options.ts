@@ -31,6 +31,14 @@ export interface BrokerHooks {
   authorizePublish?(client: Client, packet: PublishPacket): MaybePromise<boolean | number>;
   authorizeSubscribe?(client: Client, subscription: Subscription): MaybePromise<boolean | number>;
   /**
+   * Checked each time a message is about to go to a connected client's session (synchronous,
+   * it runs per message and delivery; it must not allocate): false drops it for that client.
+   * Lets access rules that change (an ACL reload) apply to subscriptions that already exist.
+   * Not called for a session that is offline when the message is routed (what it queues goes
+   * out unchecked when the client returns). Unset: never called.
+   */
+  authorizeDelivery?(client: Client, topic: string): boolean;
+  /**
    * Picks the member of a share group that gets a message (synchronous: it runs per message).
    * `candidates` are the members able to take it now (connected, window not full), or every
    * member when none is; return an index into it. Default: round robin.

@@ -173,6 +173,7 @@ function register(connection: Connection, packet: ConnectPacket, assigned: strin
   connection.session = session;
   session.connection = connection;
   broker.options.logger.debug({ clientId: connection.id, version: packet.protocolVersion, present }, 'client connected');
+  broker.metrics.clientConnected();
   broker.emit('clientConnected', connection);
   broker.delivery.resume(session);
 }

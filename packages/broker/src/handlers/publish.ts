@@ -11,6 +11,7 @@ import { publishRefusal } from './publish-checks.js';
  */
 export function handlePublish(connection: Connection, packet: PublishPacket): void | Promise<void> {
   const session = connection.session!;
+  connection.broker.metrics.messagesReceived++;
   let topic = packet.topic;
   if (connection.protocolVersion === 5) {
     // [MQTT-3.3.4-6] a Subscription Identifier is for the server to send, never a client.

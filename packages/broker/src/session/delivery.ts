@@ -49,6 +49,8 @@ export class Delivery {
   /** `group`: the share group it goes through, if any (kept for redelivery, see SessionStore.detach). */
   deliver(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, group?: ShareGroup): void {
     const connection = session.connection;
+    const hooks = this.options.hooks; // authorizeDelivery: skipped when unset (no cost on the hot path)
+    if (hooks.authorizeDelivery !== undefined && connection !== undefined && !hooks.authorizeDelivery(connection, message.topic)) return;
     if (connection === undefined) {
       if (qos === 0 && !this.options.queueQoS0Messages) return;
       this.enqueue(session, { message, qos, retain, subscriptionIds, packetId: 0, state: 'queued', group });
