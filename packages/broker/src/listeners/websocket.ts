@@ -29,6 +29,9 @@ function pathOf(request: IncomingMessage): string {
 }
 
 function refuse(socket: Duplex, status: number): void {
+  // After 'upgrade' the HTTP server no longer listens for this socket's errors: a peer that
+  // resets the connection before the response is written would crash the process.
+  socket.on('error', () => socket.destroy());
   socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   socket.once('finish', () => socket.destroy());
 }

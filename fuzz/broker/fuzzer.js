@@ -1,0 +1,215 @@
+// The fuzz loop: batches of cases over many concurrent connections to a broker child
+// process; after every batch the invariant is checked (the process is alive and serves a
+// healthy client). A failure is saved as a replay file, then reduced to the fewest cases
+// (and bytes) that still break the invariant.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withTimeout } from '@hato/testkit';
+import { bundleChild, startBrokerProcess } from './broker-process.js';
+import { caseToJson, generateCase } from './cases.js';
+import { checkHealth } from './health.js';
+import { runCase } from './run-case.js';
+
+const HEALTH_TIMEOUT_MS = 10_000;
+
+/** Why `broker` breaks the invariant now, or undefined when it holds. */
+export async function checkInvariant(broker) {
+  if (!broker.alive()) return describeExit(broker);
+  try {
+    await withTimeout(checkHealth(broker), HEALTH_TIMEOUT_MS, 'health check');
+  } catch (err) {
+    // The process may have died while the healthy client was trying (its exit event may
+    // come after the refused connection).
+    await Promise.race([broker.exited, new Promise((resolve) => setTimeout(resolve, 500))]);
+    if (!broker.alive()) return describeExit(broker);
+    return `alive but not serving a healthy client: ${err?.message ?? err}`;
+  }
+  if (!broker.alive()) return describeExit(broker);
+  return undefined;
+}
+
+function describeExit(broker) {
+  const { code, signal } = broker.exitInfo();
+  return `broker process exited (code ${code}, signal ${signal})`;
+}
+
+/** Runs `cases` (at most `concurrency` at a time); stops starting new ones once the broker exits. */
+export async function runCases(broker, cases, concurrency, onResult = () => {}) {
+  let next = 0;
+  const results = new Array(cases.length);
+  const worker = async () => {
+    while (next < cases.length && broker.alive()) {
+      const i = next++;
+      results[i] = await runCase(broker, cases[i]);
+      onResult(cases[i], results[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, cases.length) }, worker));
+  return results;
+}
+
+/** Plays `cases` against a fresh broker child; resolves { failure, stderr, results }. */
+export async function reproduce(bundle, cases, concurrency = 64) {
+  const broker = await startBrokerProcess(bundle);
+  try {
+    const results = await runCases(broker, cases, concurrency);
+    const failure = await checkInvariant(broker);
+    return { failure, stderr: broker.stderr(), results };
+  } finally {
+    await broker.stop();
+  }
+}
+
+/**
+ * Reduces a failing set of cases: halves while one half fails alone, then single cases,
+ * then the bytes of a single case (one chunk, shortest failing prefix). `budget` bounds the
+ * number of broker restarts.
+ */
+export async function minimize(bundle, cases, log, budget = 40) {
+  let runs = 0;
+  const fails = async (set) => {
+    runs++;
+    return (await reproduce(bundle, set)).failure !== undefined;
+  };
+  let set = cases;
+  if (!(await fails(set))) return { cases: set, reproduced: false, runs };
+  while (set.length > 1 && runs < budget) {
+    const half = Math.ceil(set.length / 2);
+    const a = set.slice(0, half);
+    const b = set.slice(half);
+    if (await fails(a)) set = a;
+    else if (await fails(b)) set = b;
+    else break;
+  }
+  if (set.length > 1 && set.length <= 8) {
+    for (const c of set) {
+      if (runs >= budget) break;
+      if (await fails([c])) {
+        set = [c];
+        break;
+      }
+    }
+  }
+  if (set.length === 1) {
+    let c = set[0];
+    const one = { ...c, chunks: [Buffer.concat(c.chunks.map((x) => Buffer.from(x)))], pace: 'sync' };
+    if (c.chunks.length > 1 && !c.waitUpgrade && runs < budget && (await fails([one]))) c = one;
+    if (c.chunks.length === 1) {
+      // Shortest failing prefix, by bisection.
+      const bytes = c.chunks[0];
+      let lo = 0;
+      let hi = bytes.length;
+      while (lo + 1 < hi && runs < budget) {
+        const mid = (lo + hi) >> 1;
+        if (await fails([{ ...c, chunks: [bytes.subarray(0, mid)] }])) hi = mid;
+        else lo = mid;
+      }
+      c = { ...c, chunks: [bytes.subarray(0, hi)] };
+    }
+    set = [c];
+  }
+  log?.(`  minimized to ${set.length} case(s) in ${runs} broker runs`);
+  return { cases: set, reproduced: true, runs };
+}
+
+export function replayFile(data) {
+  return JSON.stringify(data, null, 2);
+}
+
+/**
+ * Runs the fuzzer. Options: seed, seconds and/or maxCases (at least one), concurrency,
+ * batchSize, out (directory for replay files; default a new temp dir), minimize (default
+ * true), stopOnFailure (default false), log (a console.log-like function or undefined).
+ * Resolves a summary: { seed, cases, seconds, casesPerSecond, connections, wsCases,
+ * closedByBroker, timeouts, crashes, failures: [{ failure, file, minimizedFile, stderr }] }.
+ */
+export async function runFuzz(options = {}) {
+  const seed = options.seed ?? 1;
+  const maxCases = options.maxCases ?? Number.POSITIVE_INFINITY;
+  const deadline = options.seconds === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.seconds * 1000;
+  if (maxCases === Number.POSITIVE_INFINITY && deadline === Number.POSITIVE_INFINITY) throw new Error('runFuzz needs seconds or maxCases');
+  const concurrency = options.concurrency ?? 64;
+  const batchSize = options.batchSize ?? 1000;
+  const log = options.log;
+  let outDir = options.out;
+  const { file: bundle, dispose } = await bundleChild();
+  const summary = {
+    seed,
+    cases: 0,
+    seconds: 0,
+    casesPerSecond: 0,
+    connections: 0,
+    wsCases: 0,
+    closedByBroker: 0,
+    timeouts: 0,
+    crashes: 0,
+    invariantChecks: 0,
+    failures: [],
+  };
+  const started = Date.now();
+  let lastProgress = started;
+  let broker = await startBrokerProcess(bundle);
+  let index = options.startIndex ?? 0;
+  try {
+    while (summary.cases < maxCases && Date.now() < deadline) {
+      const n = Math.min(batchSize, maxCases - summary.cases);
+      const cases = [];
+      for (let i = 0; i < n; i++) cases.push(generateCase(seed, index + i));
+      const batchStart = index;
+      index += n;
+      const results = await runCases(broker, cases, concurrency, (c, r) => {
+        summary.cases++;
+        summary.connections++;
+        if (c.transport === 'ws') summary.wsCases++;
+        if (r.closedByBroker) summary.closedByBroker++;
+        if (r.timedOut) summary.timeouts++;
+      });
+      const failure = await checkInvariant(broker);
+      summary.invariantChecks++;
+      summary.connections += 5; // the healthy clients: two pairs over TCP, one over WebSocket
+      if (failure !== undefined) {
+        const ran = cases.filter((_c, i) => results[i] !== undefined);
+        if (!broker.alive()) summary.crashes++;
+        const stderr = broker.stderr();
+        log?.(`INVARIANT FAILED after cases ${batchStart}..${index - 1} (seed ${seed}): ${failure}\n${stderr}`);
+        outDir ??= mkdtempSync(join(tmpdir(), 'hato-fuzz-'));
+        mkdirSync(outDir, { recursive: true });
+        const record = { seed, batch: [batchStart, index - 1], failure, stderr };
+        const file = join(outDir, `broker-seed${seed}-case${batchStart}.json`);
+        writeFileSync(file, replayFile({ ...record, cases: ran.map(caseToJson) }));
+        log?.(`  replay file: ${file}`);
+        const found = { failure, stderr, file, minimizedFile: undefined };
+        await broker.stop();
+        if (options.minimize !== false) {
+          const reduced = await minimize(bundle, ran, log);
+          if (reduced.reproduced) {
+            const minimal = await reproduce(bundle, reduced.cases);
+            found.minimizedFile = join(outDir, `broker-seed${seed}-case${batchStart}.min.json`);
+            writeFileSync(found.minimizedFile, replayFile({ ...record, failure: minimal.failure ?? failure, stderr: minimal.stderr, cases: reduced.cases.map(caseToJson) }));
+            log?.(`  minimized replay file: ${found.minimizedFile}`);
+          } else {
+            log?.('  the batch did not reproduce on a fresh broker (depends on earlier state or timing)');
+          }
+        }
+        summary.failures.push(found);
+        if (options.stopOnFailure) break;
+        broker = await startBrokerProcess(bundle);
+      }
+      if (log && Date.now() - lastProgress >= 10_000) {
+        lastProgress = Date.now();
+        const s = (lastProgress - started) / 1000;
+        const stats = await broker.stats();
+        const rss = stats ? ` broker rss ${(stats.rss / 1048576).toFixed(0)} MB` : '';
+        log(`  ${summary.cases} cases in ${s.toFixed(0)} s (${Math.round(summary.cases / s)}/s), ${summary.failures.length} failures${rss}`);
+      }
+    }
+  } finally {
+    await broker.stop();
+    dispose();
+  }
+  summary.seconds = (Date.now() - started) / 1000;
+  summary.casesPerSecond = Math.round(summary.cases / summary.seconds);
+  summary.nextIndex = index;
+  return summary;
+}

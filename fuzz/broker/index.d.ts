@@ -1,0 +1,70 @@
+/** Types of the broker fuzzer's entry points used by tests (the fuzzer is plain ESM JavaScript). */
+
+export interface FuzzFailure {
+  failure: string;
+  stderr: string;
+  /** Replay file of the whole batch. */
+  file: string;
+  /** Replay file reduced to the fewest cases and bytes that still fail, when it reproduced. */
+  minimizedFile: string | undefined;
+}
+
+export interface FuzzSummary {
+  seed: number;
+  cases: number;
+  seconds: number;
+  casesPerSecond: number;
+  connections: number;
+  wsCases: number;
+  closedByBroker: number;
+  timeouts: number;
+  crashes: number;
+  invariantChecks: number;
+  failures: FuzzFailure[];
+  nextIndex: number;
+}
+
+export interface FuzzOptions {
+  seed?: number;
+  seconds?: number;
+  maxCases?: number;
+  concurrency?: number;
+  batchSize?: number;
+  /** Directory for replay files; default a new temp dir (made only when something fails). */
+  out?: string;
+  minimize?: boolean;
+  stopOnFailure?: boolean;
+  startIndex?: number;
+  log?: (line: string) => void;
+}
+
+export function runFuzz(options: FuzzOptions): Promise<FuzzSummary>;
+
+export function bundleChild(): Promise<{ file: string; dispose(): void }>;
+
+export interface ReplayCase {
+  transport?: 'tcp' | 'ws';
+  chunks: string[];
+  pace?: 'sync' | 'immediate' | 'timer';
+  close?: 'fin' | 'rst' | 'linger';
+  waitUpgrade?: boolean;
+  /** Played without ending the connection from the client side: the broker must close it. */
+  expectClosedByBroker?: boolean;
+}
+
+export interface ReplayData {
+  description?: string;
+  failure?: string;
+  cases: ReplayCase[];
+}
+
+export function loadReplay(file: string): ReplayData;
+
+export interface ReplayResult {
+  failure: string | undefined;
+  stderr: string;
+  notClosed: number[];
+  timedOut: number[];
+}
+
+export function replay(bundle: string, data: ReplayData, concurrency?: number): Promise<ReplayResult>;
