@@ -1,4 +1,4 @@
-// `npm run bench`: the broker benchmark (bench/run.js), then the client benchmark
+// `npm run bench`: the broker benchmark (bench/run.js), the latency percentiles (bench/latency.js), then the client benchmark
 // (bench/client.js) twice: against hato's broker, where the clients' own cost shows, and
 // against Mosquitto (when installed), the reference broker, with the bundle sizes. Each runs in
 // its own process with this process's stdio, one after the other so they do not compete for
@@ -11,6 +11,7 @@ const here = new URL('.', import.meta.url).pathname;
 const hasMosquitto = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].some((p) => existsSync(p));
 const runs = [
   ['run.js'],
+  ['latency.js'],
   ['client.js', '--broker', 'hato', ...(hasMosquitto ? ['--no-bundle'] : [])],
   ...(hasMosquitto ? [['client.js', '--broker', 'mosquitto']] : []),
 ];
