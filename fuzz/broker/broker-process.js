@@ -30,11 +30,12 @@ export async function bundleChild() {
 }
 
 /**
- * Starts the broker child from `bundle` (see bundleChild). Resolves with
+ * Starts the broker child from `bundle` (see bundleChild) with the options of `profile`
+ * ('default' or 'limits', see child.js). Resolves with
  * { port, wsPort, pid, exited, exitInfo(), stderr(), stats(), stop() } once it listens.
  */
-export function startBrokerProcess(bundle) {
-  const child = fork(bundle, [], {
+export function startBrokerProcess(bundle, profile = 'default') {
+  const child = fork(bundle, [profile], {
     // HATO_FUZZ_CHILD_ARGS: extra node flags for the broker (e.g. --cpu-prof).
     execArgv: ['--enable-source-maps', ...(process.env.HATO_FUZZ_CHILD_ARGS ?? '').split(' ').filter(Boolean)],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

@@ -36,7 +36,7 @@ function split(rng, bytes, packetEnds) {
 /**
  * Case `index` of the run seeded with `seed`:
  * { index, transport: 'tcp' | 'ws', chunks: Uint8Array[], pace: 'sync' | 'immediate' | 'timer',
- *   close: 'fin' | 'rst' | 'linger', waitUpgrade: boolean, mutations: string[] }
+ *   close: 'fin' | 'rst' | 'linger' | 'hold', waitUpgrade: boolean, mutations: string[] }
  */
 export function generateCase(seed, index) {
   const rng = Rng.forCase(seed, index);
@@ -92,6 +92,7 @@ function finish(rng, c) {
     [16, 'fin'],
     [2, 'rst'],
     [2, 'linger'],
+    [1, 'hold'],
   ]);
   return c;
 }

@@ -21,7 +21,31 @@ const fuzzAuth = {
   },
 };
 
+/** Broker options per profile (argv[2]): the defaults, or small limits so the fuzz reaches them. */
+const PROFILES = {
+  default: {},
+  limits: {
+    connectTimeoutMs: 2000,
+    maximumPacketSize: 4096,
+    maxClientIdLength: 64,
+    maxTopicLevels: 8,
+    maxQueuedMessages: 10,
+    maxQueuedBytes: 16 * 1024,
+    queueQoS0Messages: true,
+    maxInflightMessages: 2,
+    receiveMaximum: 4,
+    topicAliasMaximum: 3,
+    maxWriteQueuePackets: 50,
+    maxWriteQueueBytes: 64 * 1024,
+    maxSubscriptionsPerClient: 4,
+    maxRetainedMessages: 16,
+  },
+};
+const profile = process.argv[2] ?? 'default';
+if (!(profile in PROFILES)) throw new Error(`unknown broker profile ${profile}`);
+
 const broker = new Broker({
+  ...PROFILES[profile],
   authMethods: [fuzzAuth],
   hooks: {
     authenticate: (_client, username) => (username === 'deny' ? false : username === 'async' ? later(true) : true),
@@ -30,10 +54,12 @@ const broker = new Broker({
   },
 });
 
-let clientErrors = 0;
-broker.on('clientError', () => {
-  clientErrors++;
-});
+// What the sessions reached, for the summary.
+const counts = { connected: 0, clientErrors: 0, published: 0, subscribed: 0 };
+broker.on('clientConnected', () => counts.connected++);
+broker.on('clientError', () => counts.clientErrors++);
+broker.on('published', () => counts.published++);
+broker.on('subscribed', () => counts.subscribed++);
 
 async function main() {
   const tcp = await broker.listen({ port: 0, host: '127.0.0.1' });
@@ -42,7 +68,7 @@ async function main() {
 }
 
 process.on('message', (msg) => {
-  if (msg?.stats) process.send({ stats: { ...process.memoryUsage(), clientErrors } });
+  if (msg?.stats) process.send({ stats: { ...process.memoryUsage(), ...counts } });
 });
 // The fuzzer going away (even killed) ends the broker too.
 process.on('disconnect', () => process.exit(0));

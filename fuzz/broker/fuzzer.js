@@ -50,8 +50,8 @@ export async function runCases(broker, cases, concurrency, onResult = () => {}) 
 }
 
 /** Plays `cases` against a fresh broker child; resolves { failure, stderr, results }. */
-export async function reproduce(bundle, cases, concurrency = 64) {
-  const broker = await startBrokerProcess(bundle);
+export async function reproduce(bundle, profile, cases, concurrency = 64) {
+  const broker = await startBrokerProcess(bundle, profile);
   try {
     const results = await runCases(broker, cases, concurrency);
     const failure = await checkInvariant(broker);
@@ -66,11 +66,11 @@ export async function reproduce(bundle, cases, concurrency = 64) {
  * then the bytes of a single case (one chunk, shortest failing prefix). `budget` bounds the
  * number of broker restarts.
  */
-export async function minimize(bundle, cases, log, budget = 40) {
+export async function minimize(bundle, profile, cases, log, budget = 40) {
   let runs = 0;
   const fails = async (set) => {
     runs++;
-    return (await reproduce(bundle, set)).failure !== undefined;
+    return (await reproduce(bundle, profile, set)).failure !== undefined;
   };
   let set = cases;
   if (!(await fails(set))) return { cases: set, reproduced: false, runs };
@@ -118,7 +118,8 @@ export function replayFile(data) {
 }
 
 /**
- * Runs the fuzzer. Options: seed, seconds and/or maxCases (at least one), concurrency,
+ * Runs the fuzzer. Options: seed, profile (broker options, see child.js; default 'limits'
+ * for odd seeds, 'default' for even ones), seconds and/or maxCases (at least one), concurrency,
  * batchSize, out (directory for replay files; default a new temp dir), minimize (default
  * true), stopOnFailure (default false), log (a console.log-like function or undefined).
  * Resolves a summary: { seed, cases, seconds, casesPerSecond, connections, wsCases,
@@ -126,16 +127,19 @@ export function replayFile(data) {
  */
 export async function runFuzz(options = {}) {
   const seed = options.seed ?? 1;
+  // Odd seeds run the broker with small limits, even seeds with its defaults.
+  const profile = options.profile ?? (seed % 2 === 1 ? 'limits' : 'default');
   const maxCases = options.maxCases ?? Number.POSITIVE_INFINITY;
   const deadline = options.seconds === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.seconds * 1000;
   if (maxCases === Number.POSITIVE_INFINITY && deadline === Number.POSITIVE_INFINITY) throw new Error('runFuzz needs seconds or maxCases');
-  const concurrency = options.concurrency ?? 64;
+  const concurrency = options.concurrency ?? 128;
   const batchSize = options.batchSize ?? 1000;
   const log = options.log;
   let outDir = options.out;
   const { file: bundle, dispose } = await bundleChild();
   const summary = {
     seed,
+    profile,
     cases: 0,
     seconds: 0,
     casesPerSecond: 0,
@@ -143,13 +147,15 @@ export async function runFuzz(options = {}) {
     wsCases: 0,
     closedByBroker: 0,
     timeouts: 0,
+    /** Indexes of the first cases whose connection did not end in time (replay with --case). */
+    timedOutCases: [],
     crashes: 0,
     invariantChecks: 0,
     failures: [],
   };
   const started = Date.now();
   let lastProgress = started;
-  let broker = await startBrokerProcess(bundle);
+  let broker = await startBrokerProcess(bundle, profile);
   let index = options.startIndex ?? 0;
   try {
     while (summary.cases < maxCases && Date.now() < deadline) {
@@ -163,7 +169,10 @@ export async function runFuzz(options = {}) {
         summary.connections++;
         if (c.transport === 'ws') summary.wsCases++;
         if (r.closedByBroker) summary.closedByBroker++;
-        if (r.timedOut) summary.timeouts++;
+        if (r.timedOut) {
+          summary.timeouts++;
+          if (summary.timedOutCases.length < 20) summary.timedOutCases.push(c.index);
+        }
       });
       const failure = await checkInvariant(broker);
       summary.invariantChecks++;
@@ -175,16 +184,16 @@ export async function runFuzz(options = {}) {
         log?.(`INVARIANT FAILED after cases ${batchStart}..${index - 1} (seed ${seed}): ${failure}\n${stderr}`);
         outDir ??= mkdtempSync(join(tmpdir(), 'hato-fuzz-'));
         mkdirSync(outDir, { recursive: true });
-        const record = { seed, batch: [batchStart, index - 1], failure, stderr };
+        const record = { seed, profile, batch: [batchStart, index - 1], failure, stderr };
         const file = join(outDir, `broker-seed${seed}-case${batchStart}.json`);
         writeFileSync(file, replayFile({ ...record, cases: ran.map(caseToJson) }));
         log?.(`  replay file: ${file}`);
         const found = { failure, stderr, file, minimizedFile: undefined };
         await broker.stop();
         if (options.minimize !== false) {
-          const reduced = await minimize(bundle, ran, log);
+          const reduced = await minimize(bundle, profile, ran, log);
           if (reduced.reproduced) {
-            const minimal = await reproduce(bundle, reduced.cases);
+            const minimal = await reproduce(bundle, profile, reduced.cases);
             found.minimizedFile = join(outDir, `broker-seed${seed}-case${batchStart}.min.json`);
             writeFileSync(found.minimizedFile, replayFile({ ...record, failure: minimal.failure ?? failure, stderr: minimal.stderr, cases: reduced.cases.map(caseToJson) }));
             log?.(`  minimized replay file: ${found.minimizedFile}`);
@@ -194,7 +203,7 @@ export async function runFuzz(options = {}) {
         }
         summary.failures.push(found);
         if (options.stopOnFailure) break;
-        broker = await startBrokerProcess(bundle);
+        broker = await startBrokerProcess(bundle, profile);
       }
       if (log && Date.now() - lastProgress >= 10_000) {
         lastProgress = Date.now();
@@ -204,6 +213,7 @@ export async function runFuzz(options = {}) {
         log(`  ${summary.cases} cases in ${s.toFixed(0)} s (${Math.round(summary.cases / s)}/s), ${summary.failures.length} failures${rss}`);
       }
     }
+    summary.brokerStats = await broker.stats();
   } finally {
     await broker.stop();
     dispose();

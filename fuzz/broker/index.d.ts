@@ -11,6 +11,7 @@ export interface FuzzFailure {
 
 export interface FuzzSummary {
   seed: number;
+  profile: string;
   cases: number;
   seconds: number;
   casesPerSecond: number;
@@ -18,14 +19,20 @@ export interface FuzzSummary {
   wsCases: number;
   closedByBroker: number;
   timeouts: number;
+  /** Indexes of the first 20 cases whose connection did not end in time. */
+  timedOutCases: number[];
   crashes: number;
   invariantChecks: number;
   failures: FuzzFailure[];
   nextIndex: number;
+  /** The broker child's counters and memory at the end (since its last start). */
+  brokerStats: Record<string, number> | undefined;
 }
 
 export interface FuzzOptions {
   seed?: number;
+  /** Broker options: 'default' or 'limits' (see child.js); default 'limits' for odd seeds. */
+  profile?: 'default' | 'limits';
   seconds?: number;
   maxCases?: number;
   concurrency?: number;
@@ -46,7 +53,7 @@ export interface ReplayCase {
   transport?: 'tcp' | 'ws';
   chunks: string[];
   pace?: 'sync' | 'immediate' | 'timer';
-  close?: 'fin' | 'rst' | 'linger';
+  close?: 'fin' | 'rst' | 'linger' | 'hold';
   waitUpgrade?: boolean;
   /** Played without ending the connection from the client side: the broker must close it. */
   expectClosedByBroker?: boolean;
@@ -54,6 +61,8 @@ export interface ReplayCase {
 
 export interface ReplayData {
   description?: string;
+  /** Broker options the case was found with (see child.js); default 'default'. */
+  profile?: string;
   failure?: string;
   cases: ReplayCase[];
 }

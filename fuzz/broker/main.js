@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// npm run fuzz:broker -- --seconds N --seed S [--cases N] [--concurrency N] [--batch N] [--out DIR] [--stop]
+// npm run fuzz:broker -- --seconds N --seed S [--profile default|limits] [--cases N] [--concurrency N] [--batch N] [--out DIR] [--stop]
 // npm run fuzz:broker -- --replay FILE
+// npm run fuzz:broker -- --seed S --case N   (rebuilds case N of seed S, prints it and plays it alone)
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bundleChild } from './broker-process.js';
+import { caseToJson, generateCase } from './cases.js';
 import { runFuzz } from './fuzzer.js';
 import { loadReplay, replay } from './replay.js';
 
@@ -10,11 +13,13 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string' },
     seed: { type: 'string' },
+    profile: { type: 'string' },
     cases: { type: 'string' },
     concurrency: { type: 'string' },
     batch: { type: 'string' },
     out: { type: 'string' },
     replay: { type: 'string' },
+    case: { type: 'string' },
     stop: { type: 'boolean' },
     'no-minimize': { type: 'boolean' },
     help: { type: 'boolean' },
@@ -30,9 +35,25 @@ const num = (v, name) => {
 
 async function main() {
   if (values.help) {
-    console.log('usage: npm run fuzz:broker -- [--seconds N] [--seed S] [--cases N] [--concurrency N] [--batch N] [--out DIR] [--stop] [--no-minimize]');
+    console.log('usage: npm run fuzz:broker -- [--seconds N] [--seed S] [--profile default|limits] [--cases N] [--concurrency N] [--batch N] [--out DIR] [--stop] [--no-minimize]');
     console.log('       npm run fuzz:broker -- --replay FILE');
+    console.log('       npm run fuzz:broker -- --seed S --case N [--out FILE.json]');
     return 0;
+  }
+  if (values.case !== undefined) {
+    const seed = num(values.seed, 'seed') ?? 1;
+    const c = caseToJson(generateCase(seed, num(values.case, 'case')));
+    const data = { seed, profile: values.profile ?? (seed % 2 === 1 ? 'limits' : 'default'), cases: [c] };
+    console.log(JSON.stringify(c, null, 2));
+    if (values.out) writeFileSync(values.out, `${JSON.stringify(data, null, 2)}\n`);
+    const { file, dispose } = await bundleChild();
+    try {
+      const result = await replay(file, data);
+      console.log(`invariant: ${result.failure ?? 'holds'}; connection ${result.timedOut.length ? 'did not end' : 'ended'}\n${result.stderr}`);
+      return result.failure || result.timedOut.length ? 1 : 0;
+    } finally {
+      dispose();
+    }
   }
   if (values.replay) {
     const data = loadReplay(values.replay);
@@ -58,6 +79,7 @@ async function main() {
   const seed = num(values.seed, 'seed') ?? Date.now() % 1_000_000;
   const summary = await runFuzz({
     seed,
+    profile: values.profile,
     seconds: seconds ?? (maxCases === undefined ? 10 : undefined),
     maxCases,
     concurrency: num(values.concurrency, 'concurrency'),
@@ -68,11 +90,19 @@ async function main() {
     log: console.log,
   });
   console.log(
-    `fuzz:broker seed ${summary.seed}: ${summary.cases} cases in ${summary.seconds.toFixed(1)} s = ${summary.casesPerSecond} cases/s; ` +
+    `fuzz:broker seed ${summary.seed} (broker profile ${summary.profile}): ${summary.cases} cases in ${summary.seconds.toFixed(1)} s = ${summary.casesPerSecond} cases/s; ` +
       `${summary.connections} connections (${summary.wsCases} cases over WebSocket); ${summary.closedByBroker} closed by the broker, ` +
       `${summary.timeouts} timed out; ${summary.invariantChecks} invariant checks; crashes ${summary.crashes}, invariant failures ${summary.failures.length}` +
       ` (next case index ${summary.nextIndex})`,
   );
+  const b = summary.brokerStats;
+  if (b) {
+    console.log(
+      `  broker (since its last start): ${b.connected} sessions accepted, ${b.clientErrors} client errors, ${b.published} messages routed, ` +
+        `${b.subscribed} SUBSCRIBEs granted; rss ${(b.rss / 1048576).toFixed(0)} MB, heap ${(b.heapUsed / 1048576).toFixed(0)} MB`,
+    );
+  }
+  if (summary.timedOutCases.length) console.log(`  cases whose connection did not end in time (first 20): ${summary.timedOutCases.join(', ')}`);
   for (const f of summary.failures) console.log(`  ${f.failure}\n    ${f.file}${f.minimizedFile ? `\n    ${f.minimizedFile}` : ''}`);
   return summary.failures.length === 0 ? 0 : 1;
 }

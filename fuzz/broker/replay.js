@@ -23,7 +23,7 @@ export async function replay(bundle, data, concurrency = 64) {
     if (raw.expectClosedByBroker) c.close = 'none';
     return c;
   });
-  const broker = await startBrokerProcess(bundle);
+  const broker = await startBrokerProcess(bundle, data.profile ?? 'default');
   try {
     const results = await runCases(broker, cases, concurrency);
     const failure = await checkInvariant(broker);

@@ -39,6 +39,8 @@ export function runCase(target, c, timeoutMs = 5000) {
       ended = true;
       if (c.close === 'rst') socket.resetAndDestroy();
       else if (c.close === 'linger') setTimeout(() => socket.end(), 20);
+      // Stays connected a while, so messages other cases publish reach it.
+      else if (c.close === 'hold') setTimeout(() => socket.end(), 300);
       else socket.end();
     };
     const writeNext = () => {
