@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * `hato` command line: `hato broker | pub | sub`. Each command lives in
+ * `hato` command line: `hato broker | passwd | pub | sub`. Each command lives in
  * ./commands/<name>.ts and exports `run(argv): Promise<number>` (the exit code);
  * commands are loaded lazily so `hato pub` never loads the broker.
  */
 
 const commands: Record<string, () => Promise<{ run(argv: string[]): Promise<number> }>> = {
   broker: () => import('./commands/broker.js'),
+  passwd: () => import('./commands/passwd.js'),
   pub: () => import('./commands/pub.js'),
   sub: () => import('./commands/sub.js'),
 };
@@ -15,6 +16,7 @@ const usage = `usage: hato <command> [options]
 
 commands:
   broker   run an MQTT broker (hato broker --help)
+  passwd   manage a password file, like mosquitto_passwd (hato passwd --help)
   pub      publish messages, like mosquitto_pub (hato pub --help)
   sub      subscribe and print messages, like mosquitto_sub (hato sub --help)
 `;
