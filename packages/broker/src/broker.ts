@@ -7,6 +7,7 @@ import type { Client } from './client.js';
 import { Connection } from './connection.js';
 import { ServerRedirectError, ServerShuttingDownError } from './errors.js';
 import { failConnection } from './handlers/index.js';
+import type { ListenerRules, TransportInfo } from './listeners/gate.js';
 import { type Listener, listenTcp } from './listeners/tcp.js';
 import { attachWebSocket, listenWebSocket, type WebSocketAttachOptions, type WebSocketListenOptions } from './listeners/websocket.js';
 import { Message } from './message.js';
@@ -35,7 +36,7 @@ export interface BrokerEvents {
   clientError: [client: Client, error: MqttError];
 }
 
-export interface TcpListenOptions {
+export interface TcpListenOptions extends ListenerRules {
   /** 0 (the default) picks a free port. */
   port?: number;
   host?: string;
@@ -43,6 +44,8 @@ export interface TcpListenOptions {
 
 /** TLS listener options: where to listen, plus node:tls server options (key, cert, ca, ...). */
 export interface TlsListenOptions extends TcpListenOptions, TlsOptions {}
+
+const NO_TRANSPORT_INFO: TransportInfo = {};
 
 /**
  * An MQTT 3.1 / 3.1.1 / 5.0 broker that owns no sockets: give it any duplex byte stream
@@ -96,14 +99,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   /** Serves one client over any duplex byte stream (net.Socket, a WebSocket stream, ...). */
-  handle(stream: Duplex): void {
+  handle(stream: Duplex, transport: TransportInfo = NO_TRANSPORT_INFO): void {
     if (this.state === 'closing' || this.state === 'closed') {
       stream.destroy();
       return;
     }
     try {
       if ('setNoDelay' in stream && typeof stream.setNoDelay === 'function') stream.setNoDelay(true);
-      this.connections.add(new Connection(this, stream));
+      this.connections.add(new Connection(this, stream, transport));
     } catch (err) {
       // A listener callback must never throw into node's accept loop.
       this.metrics.internalErrors++;
@@ -113,22 +116,23 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   /** Listens for MQTT over TCP. */
-  async listen(options: TcpListenOptions = {}): Promise<{ port: number; close(): Promise<void> }> {
+  async listen(options: TcpListenOptions = {}): Promise<Listener> {
     await this.loaded;
-    const listener = await listenTcp(this, options.port ?? 0, options.host);
+    const { port, host, ...rules } = options;
+    const listener = await listenTcp(this, port ?? 0, host, rules);
     return this.track(listener);
   }
 
   /** Listens for MQTT over TLS (MQTTS); `options` also carries node:tls server options. */
-  async listenTls(options: TlsListenOptions): Promise<{ port: number; close(): Promise<void> }> {
+  async listenTls(options: TlsListenOptions): Promise<Listener> {
     await this.loaded;
-    const { port, host, ...tls } = options;
-    const listener = await listenTcp(this, port ?? 0, host, tls);
+    const { port, host, name, protocolVersions, maxConnections, useCommonNameAsUsername, ...tls } = options;
+    const listener = await listenTcp(this, port ?? 0, host, { name, protocolVersions, maxConnections, useCommonNameAsUsername }, tls);
     return this.track(listener);
   }
 
-  /** Listens for MQTT over WebSocket (path default '/mqtt'). */
-  async listenWebSocket(options: WebSocketListenOptions = {}): Promise<{ port: number; close(): Promise<void> }> {
+  /** Listens for MQTT over WebSocket (path default '/mqtt'); over TLS (WSS) with `tls`. */
+  async listenWebSocket(options: WebSocketListenOptions = {}): Promise<Listener> {
     await this.loaded;
     const listener = await listenWebSocket(this, options);
     return this.track(listener);
@@ -227,6 +231,17 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.publishMessage(message, packet, undefined);
   }
 
+  /** Shutdown: every will still to come goes now (a connection's, or one waiting for its delay). */
+  private publishAllWills(): void {
+    for (const connection of this.connections) {
+      const will = connection.will;
+      if (connection.state !== 'connected' || will === undefined) continue;
+      connection.will = undefined;
+      this.publishWill(will, connection.id);
+    }
+    for (const session of this.sessions.values()) this.sessions.firePendingWill(session);
+  }
+
   private readonly onClusterMessage = (stored: StoredMessage): void => {
     this.router.route(stored instanceof Message ? stored : Message.restore(stored));
   };
@@ -271,10 +286,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   /**
    * Closes listeners and connections (5.0 clients get DISCONNECT 0x8B first), saves
-   * persistent sessions, publishes nothing (no wills).
+   * persistent sessions. With `publishWills` (a server shutting down, as Mosquitto does), the
+   * wills of connected clients and those waiting for their Will Delay Interval are published
+   * first, while subscribers are still connected; otherwise none is.
    */
-  async close(): Promise<void> {
+  async close(options: { publishWills?: boolean } = {}): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') return;
+    if (options.publishWills === true) this.publishAllWills();
     this.state = 'closing';
     // DISCONNECT 0x8B first (written and ended now), then the listeners drop what is left.
     for (const connection of [...this.connections]) failConnection(connection, new ServerShuttingDownError());

@@ -1,4 +1,5 @@
 import type { ProtocolVersion } from '@hato/protocol';
+import type { TransportInfo } from './listeners/gate.js';
 
 /** What hooks and events see of a connected client (a read-only view of its connection). */
 export interface Client {
@@ -11,6 +12,8 @@ export interface Client {
   readonly keepAlive: number;
   /** Remote address as the transport reports it, when it does. */
   readonly remoteAddress: string | undefined;
+  /** What the listener established: its name, and a user name from a TLS client certificate. */
+  readonly transport: TransportInfo;
   /** QoS 0 messages dropped for this client by the slow-consumer policy. */
   readonly droppedMessages: number;
 }

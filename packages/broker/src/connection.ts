@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { TransportInfo } from './listeners/gate.js';
 import { Decoder, encode, type Packet, type ProtocolVersion, type TopicAliasReceiver, type TopicAliasSender, type Will } from '@hato/protocol';
 import type { AuthState } from './auth/auth-state.js';
 import type { Broker } from './broker.js';
@@ -32,6 +33,7 @@ export class Connection implements Client {
   username: string | undefined;
   keepAlive = 0;
   readonly remoteAddress: string | undefined;
+  readonly transport: TransportInfo;
   droppedMessages = 0;
   session: Session | undefined;
   will: Will | undefined;
@@ -72,9 +74,10 @@ export class Connection implements Client {
   private heldAcks: number[] = [];
   private holdTimer: NodeJS.Timeout | undefined;
 
-  constructor(broker: Broker, stream: Duplex) {
+  constructor(broker: Broker, stream: Duplex, transport: TransportInfo) {
     this.broker = broker;
     this.stream = stream;
+    this.transport = transport;
     this.decoder = new Decoder({ maximumPacketSize: broker.options.maximumPacketSize });
     this.remoteAddress = (stream as { remoteAddress?: string }).remoteAddress;
     stream.on('data', this.onData);

@@ -18,6 +18,7 @@ export {
   SessionTakenOverError,
   TopicNameInvalidError,
 } from './errors.js';
+export type { ListenerRules, TransportInfo } from './listeners/gate.js';
 export type { Listener } from './listeners/tcp.js';
 export type { BrokerMetrics } from './metrics.js';
 export type { WebSocketAttachOptions, WebSocketListenOptions } from './listeners/websocket.js';

@@ -1,5 +1,6 @@
 import {
   type ConnackPacket,
+  type ConnectPacket,
   connackReasonFor,
   type DisconnectPacket,
   disconnectReasonFor,
@@ -12,6 +13,7 @@ import {
 } from '@hato/protocol';
 import type { Connection } from '../connection.js';
 import {
+  ConnectRefusedError,
   ConnectionLostError,
   ConnectTimeoutError,
   connectReturnCodeFor,
@@ -42,6 +44,7 @@ export function dispatch(connection: Connection, packet: Packet): void | Promise
   try {
     if (connection.state === 'awaiting-connect') {
       if (packet.type !== 'connect') throw new ProtocolError('the first packet must be CONNECT [MQTT-3.1.0-1]');
+      applyTransport(connection, packet);
       return handleConnect(connection, packet);
     }
     if (connection.state === 'authenticating' && packet.type !== 'auth') {
@@ -79,6 +82,19 @@ export function dispatch(connection: Connection, packet: Packet): void | Promise
     failConnection(connection, err);
     return undefined;
   }
+}
+
+/**
+ * What the listener decided before the CONNECT: the protocol versions it accepts (another →
+ * 3.x return code 1, 5.0 CONNACK 0x84 [MQTT-3.1.2-2]) and a user name from the transport
+ * (a TLS client certificate's CN), which replaces the CONNECT's.
+ */
+function applyTransport(connection: Connection, packet: ConnectPacket): void {
+  const transport = connection.transport;
+  if (transport.protocolVersions !== undefined && !transport.protocolVersions.includes(packet.protocolVersion)) {
+    throw new ConnectRefusedError(ReasonCode.UnsupportedProtocolVersion, `protocol version ${packet.protocolVersion} is not accepted on this listener`);
+  }
+  if (transport.username !== undefined) packet.username = transport.username;
 }
 
 /**
