@@ -9,6 +9,9 @@ import type {
   QoS,
   RetainHandling,
 } from '@hato/protocol';
+import type { WaitOptions } from './deadline.js';
+
+export type { WaitOptions } from './deadline.js';
 
 export type ClientEvents = {
   /** CONNACK accepted (first connection and every reconnection). */
@@ -29,18 +32,24 @@ export type ClientEvents = {
   packetreceive: [packet: Packet];
 };
 
-export interface PublishOptions {
+/** `timeout` / `signal` apply to QoS 1 and 2 (a QoS 0 publish waits for nothing). */
+export interface PublishOptions extends WaitOptions {
   qos?: QoS;
   retain?: boolean;
   properties?: Properties;
 }
 
-export interface SubscribeOptions {
+export interface SubscribeOptions extends WaitOptions {
   qos?: QoS;
   noLocal?: boolean;
   retainAsPublished?: boolean;
   retainHandling?: RetainHandling;
   /** 5.0: subscriptionIdentifiers (one), userProperties. */
+  properties?: Properties;
+}
+
+export interface UnsubscribeOptions extends WaitOptions {
+  /** 5.0 UNSUBSCRIBE properties (userProperties). */
   properties?: Properties;
 }
 

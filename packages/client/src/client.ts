@@ -11,15 +11,15 @@ import {
   isValidTopicName,
   type Packet,
   PacketIdAllocator,
-  type Properties,
   type ProtocolVersion,
   type PublishPacket,
   type Subscription,
   type UnsubackPacket,
 } from '@hato/protocol';
-import type { ClientEvents, EndOptions, PublishOptions, SubscribeOptions } from './client-types.js';
+import type { ClientEvents, EndOptions, PublishOptions, SubscribeOptions, UnsubscribeOptions } from './client-types.js';
 import { buildConnect, randomClientId } from './connect-packet.js';
 import { ConnectionManager, within } from './connection-manager.js';
+import { abortError } from './deadline.js';
 import type { ConnectionState } from './connection-state.js';
 import { ClientClosedError, PublishError } from './errors.js';
 import { IncomingFlow } from './incoming-flow.js';
@@ -33,7 +33,14 @@ import { type SubscriptionGrant, SubscriptionManager } from './subscriptions.js'
 import type { TransportFactories } from './transport.js';
 import { TypedEmitter } from './typed-emitter.js';
 
-export type { ClientEvents, EndOptions, PublishOptions, SubscribeOptions } from './client-types.js';
+export type {
+  ClientEvents,
+  EndOptions,
+  PublishOptions,
+  SubscribeOptions,
+  UnsubscribeOptions,
+  WaitOptions,
+} from './client-types.js';
 
 export class MqttClient extends TypedEmitter<ClientEvents> {
   readonly ids = new PacketIdAllocator();
@@ -75,17 +82,19 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     });
     const isConnected = () => this.manager.isConnected;
     const send = (packet: Packet) => this.manager.send(packet);
-    const onDropped = (e: Error) => this.emit('error', e);
+    const report = (e: Error) => this.emit('error', e);
     this.outgoing = new OutgoingFlow(
-      { ids: this.ids, store: this.store, isConnected, send, onDropped },
+      { ids: this.ids, store: this.store, isConnected, send, onDropped: report, onUnexpected: report },
       options.queueLimit ?? 10_000,
     );
-    this.incoming = new IncomingFlow({ store: this.store, send, deliver: (p) => this.deliver(p) });
+    this.incoming = new IncomingFlow({ store: this.store, send, deliver: (p) => this.deliver(p), onUnexpected: report });
     this.subscriptions = new SubscriptionManager({
       ids: this.ids,
       isConnected,
       send,
-      onResubscribeError: (e) => this.emit('error', e),
+      onResubscribeError: report,
+      onUnexpected: report,
+      onViolation: (message) => this.manager.violation(0x82, message),
     });
     this.requester = new Requester({
       publish: (topic, payload, qos, properties) => this.publish(topic, payload, { qos, properties }),
@@ -131,7 +140,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   /**
    * QoS 0 resolves once written or queued (the same resolved promise every time, so a
    * fire-and-forget publish leaves nothing behind); QoS 1 with the PUBACK, QoS 2 with
-   * the PUBCOMP. Rejects with PublishError on a reason code ≥ 0x80.
+   * the PUBCOMP. Rejects with PublishError on a reason code ≥ 0x80, ClientClosedError
+   * when the client ends first, or at the `timeout` / `signal` of the options.
    */
   publish(topic: string, payload: Payload, options?: PublishOptions): Promise<PublishAck | undefined> {
     const qos = options?.qos ?? 0;
@@ -155,10 +165,16 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const packet: PublishPacket = { type: 'publish', topic, payload: bytes, qos, retain: options?.retain ?? false, dup: false };
     if (this.manager.version === 5 && options?.properties !== undefined) packet.properties = options.properties;
     if (this.tooLarge(packet)) return Promise.reject(new PublishError(0x95, topic));
-    return this.outgoing.publish(packet);
+    if (options?.signal?.aborted) return Promise.reject(abortError(options.signal));
+    return this.outgoing.publish(packet, options);
   }
 
-  /** Resolves with the granted QoS per filter; rejects with SubscribeError when any filter is refused. */
+  /**
+   * Resolves with the granted QoS per filter; rejects with SubscribeError when any filter
+   * is refused, ClientClosedError when the client ends first, or at the `timeout` /
+   * `signal` of the options. Cut off by a lost connection, it is sent again after the
+   * reconnect and settles with that SUBACK.
+   */
   subscribe(filters: string | string[], options?: SubscribeOptions): Promise<SubscriptionGrant[]> {
     const list = typeof filters === 'string' ? [filters] : filters;
     if (this.isEnding()) return Promise.reject(new ClientClosedError());
@@ -171,13 +187,16 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       if (options?.retainHandling) s.retainHandling = options.retainHandling;
       return s;
     });
-    return this.subscriptions.subscribe(subs, this.manager.version === 5 ? options?.properties : undefined);
+    if (options?.signal?.aborted) return Promise.reject(abortError(options.signal));
+    return this.subscriptions.subscribe(subs, this.manager.version === 5 ? options?.properties : undefined, options);
   }
 
-  unsubscribe(filters: string | string[], properties?: Properties): Promise<UnsubackPacket> {
+  /** Resolves with the UNSUBACK; settles like `subscribe`. */
+  unsubscribe(filters: string | string[], options?: UnsubscribeOptions): Promise<UnsubackPacket> {
     const list = typeof filters === 'string' ? [filters] : filters;
     if (this.isEnding()) return Promise.reject(new ClientClosedError());
-    return this.subscriptions.unsubscribe(list, this.manager.version === 5 ? properties : undefined);
+    if (options?.signal?.aborted) return Promise.reject(abortError(options.signal));
+    return this.subscriptions.unsubscribe(list, this.manager.version === 5 ? options?.properties : undefined, options);
   }
 
   /** Subscribes and iterates the matching messages: `for await (const msg of client.subscription('a/#'))`. */
@@ -194,10 +213,21 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (!stillUsed && !this.isEnding()) this.unsubscribe(stream.filter).catch(() => {});
   }
 
-  /** MQTT 5.0 request/response (Response Topic + Correlation Data). */
+  /**
+   * MQTT 5.0 request/response (Response Topic + Correlation Data). Settles with the
+   * response, ClientClosedError, or the `timeout` (default 30 s) / `signal` of the options.
+   */
   request(topic: string, payload: Payload, options?: RequestOptions): Promise<PublishPacket> {
     if (this.manager.version !== 5) return Promise.reject(new TypeError('request() needs MQTT 5.0 (protocolVersion 5)'));
-    return this.requester.request(topic, toBytes(payload), options);
+    if (this.isEnding()) return Promise.reject(new ClientClosedError());
+    if (options?.signal?.aborted) return Promise.reject(abortError(options.signal));
+    let bytes: Uint8Array;
+    try {
+      bytes = toBytes(payload);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.requester.request(topic, bytes, options);
   }
 
   /**

@@ -9,7 +9,6 @@ import {
   type ConnectPacket,
   type DecodeError,
   type DisconnectPacket,
-  disconnectReasonFor,
   type Packet,
   type Properties,
   type ProtocolVersion,
@@ -21,7 +20,7 @@ import { backoffDelay, type ReconnectPolicy, reconnectPolicy } from './backoff.j
 import type { ClientEvents, EndOptions } from './client-types.js';
 import { Connection } from './connection.js';
 import { type ConnectionEvent, type ConnectionState, transition } from './connection-state.js';
-import { ConnectError, DisconnectError, TimeoutError, TransportError } from './errors.js';
+import { ConnectError, DisconnectError, ServerProtocolError, TimeoutError, TransportError } from './errors.js';
 import { KeepAlive } from './keepalive.js';
 import { type ClientOptions, redirectTarget, type Target } from './options.js';
 import type { TransportFactories } from './transport.js';
@@ -44,6 +43,17 @@ const MAX_REDIRECTS = 5;
 /** CONNACK codes after which retrying can help (server busy, unavailable, rate limited). */
 const RETRYABLE_5 = new Set([0x80, 0x83, 0x88, 0x89, 0x97, 0x9f]);
 const RETRYABLE_3 = new Set([3]);
+/**
+ * A connection that dies sooner than this after its CONNACK does not reset the backoff:
+ * a broker that accepts and then drops (or breaks the protocol) at once is retried ever
+ * more slowly, not in a tight loop.
+ */
+const STABLE_MS = 10_000;
+
+const disconnectWith = (reasonCode: number): DisconnectPacket => ({
+  type: 'disconnect',
+  reasonCode: reasonCode as DisconnectPacket['reasonCode'],
+});
 
 export class ConnectionManager {
   private stateValue: ConnectionState = { status: 'connecting', attempt: 0 };
@@ -53,6 +63,9 @@ export class ConnectionManager {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private redirects = 0;
   private redirecting = false;
+  /** Connections in a row that did not stay up for STABLE_MS after CONNACK. */
+  private flaps = 0;
+  private connectedAt = 0;
   private aliasSender: TopicAliasSender | undefined;
   private aliasReceiver: TopicAliasReceiver;
   private readonly aliasProperties: Properties = { topicAlias: 0 };
@@ -175,7 +188,7 @@ export class ConnectionManager {
         });
         if (this.connackValue) {
           const d: DisconnectPacket = { type: 'disconnect' };
-          if (this.version === 5 && options.reasonCode) d.reasonCode = options.reasonCode;
+          if (this.version === 5 && options.reasonCode) d.reasonCode = disconnectWith(options.reasonCode).reasonCode;
           if (this.version === 5 && options.properties) d.properties = options.properties;
           this.send(d); // [MQTT-3.14.4-1] then close the network connection
         }
@@ -198,9 +211,20 @@ export class ConnectionManager {
 
   /** @internal Connection host: malformed bytes from the server. */
   onDecodeError(connection: Connection, error: DecodeError): void {
-    if (this.version === 5) connection.send({ type: 'disconnect', reasonCode: disconnectReasonFor(error.reasonCode) });
-    connection.end();
-    connection.destroy(error);
+    if (connection === this.connection) this.violation(error.reasonCode, error.message, error);
+  }
+
+  /**
+   * The server broke the protocol: a 5.0 DISCONNECT with `reasonCode` where the spec
+   * wants one [MQTT-4.13.1-1], the connection closed, a typed error reported through
+   * 'close' / 'error', and a reconnect with backoff.
+   */
+  violation(reasonCode: number, message: string, cause?: Error): void {
+    const conn = this.connection;
+    if (conn === undefined || conn.isClosed) return;
+    if (this.version === 5) conn.send(disconnectWith(reasonCode));
+    conn.end();
+    conn.destroy(new ServerProtocolError(reasonCode, message, cause === undefined ? undefined : { cause }));
   }
 
   /** @internal Connection host: one switch for the lifecycle packets; the rest go to the client. */
@@ -215,7 +239,9 @@ export class ConnectionManager {
         case 'pingresp':
           break;
         case 'disconnect':
-          this.onDisconnect(packet);
+          // A 3.1.1 server never sends DISCONNECT.
+          if (this.version === 5) this.onDisconnect(packet);
+          else this.protocolError('DISCONNECT from a 3.1.1 server');
           break;
         case 'publish':
           if (this.version !== 5 || this.resolveAlias(packet)) this.host.packet(packet);
@@ -239,10 +265,9 @@ export class ConnectionManager {
       packet.topic = this.aliasReceiver.resolve(packet.topic, packet.properties?.topicAlias);
       return true;
     } catch (err) {
+      // 0x94 Topic Alias invalid for an alias over our maximum, 0x82 for one never set.
       const code = (err as { reasonCode?: number }).reasonCode ?? 0x82;
-      this.send({ type: 'disconnect', reasonCode: disconnectReasonFor(code) });
-      this.connection?.end();
-      this.connection?.destroy(err as Error);
+      this.violation(code, (err as Error).message, err as Error);
       return false;
     }
   }
@@ -263,6 +288,7 @@ export class ConnectionManager {
     this.redirects = 0;
     const aliasMax = this.options.topicAliases === false ? 0 : (props?.topicAliasMaximum ?? 0);
     this.aliasSender = aliasMax > 0 ? new TopicAliasSender(aliasMax) : undefined;
+    this.connectedAt = Date.now();
     this.keepalive.start(props?.serverKeepAlive ?? this.options.keepalive ?? 60, this.options.pingTimeout);
     this.setState({ type: 'connack', sessionPresent: connack.sessionPresent });
     this.host.accepted(connack);
@@ -311,11 +337,7 @@ export class ConnectionManager {
   }
 
   private protocolError(message: string): void {
-    const conn = this.connection;
-    if (conn === undefined) return;
-    if (this.version === 5) conn.send({ type: 'disconnect', reasonCode: 0x82 });
-    conn.end();
-    conn.destroy(new TransportError(`protocol error: ${message}`));
+    this.violation(0x82, message);
   }
 
   /** The connection is gone; `retry` false means the client must give up. */
@@ -341,7 +363,11 @@ export class ConnectionManager {
       this.close(error);
       return;
     }
-    const delay = this.redirecting ? 0 : backoffDelay(this.policy, s.attempt);
+    const stable = hadConnack && Date.now() - this.connectedAt >= STABLE_MS;
+    if (stable) this.flaps = 0;
+    // A redirection goes at once, unless the broker keeps sending us away right after CONNACK.
+    const delay = this.redirecting && this.flaps === 0 ? 0 : backoffDelay(this.policy, s.attempt + this.flaps);
+    if (hadConnack && !stable) this.flaps = Math.min(this.flaps + 1, 32);
     this.redirecting = false;
     this.retryTimer = setTimeout(() => {
       this.setState({ type: 'retry' });

@@ -40,11 +40,11 @@ export class Connection {
       this.transport.write(chunk);
       this.keepalive.sent();
     }, version);
+    // Nothing thrown while handling the server's bytes may escape into the socket's
+    // callbacks: it ends this connection, and the client reports it and reconnects.
     this.transport = factory(target, options, {
-      onOpen: () => {
-        if (!this.closed) this.host.onOpen(this);
-      },
-      onData: (chunk) => this.onData(chunk),
+      onOpen: () => this.guard(() => this.host.onOpen(this)),
+      onData: (chunk) => this.guard(() => this.onData(chunk)),
       onClose: (error) => this.finish(error),
     });
   }
@@ -79,8 +79,16 @@ export class Connection {
     this.finish(error);
   }
 
-  private onData(chunk: Uint8Array): void {
+  private guard(handle: () => void): void {
     if (this.closed) return;
+    try {
+      handle();
+    } catch (err) {
+      this.destroy(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private onData(chunk: Uint8Array): void {
     this.keepalive.received();
     this.decoder.push(chunk);
     for (;;) {
@@ -89,7 +97,7 @@ export class Connection {
         packet = this.decoder.next();
       } catch (err) {
         if (err instanceof DecodeError) this.host.onDecodeError(this, err);
-        else this.destroy(err as Error);
+        else throw err;
         return;
       }
       if (packet === null) return;

@@ -87,6 +87,37 @@ export class DisconnectError extends MqttError {
   }
 }
 
+/**
+ * The server broke the protocol: a malformed packet, a packet it must not send (a
+ * second CONNACK, AUTH without authentication, DISCONNECT in 3.1.1), an abused topic
+ * alias, a packet over the client's Maximum Packet Size. The client closed that
+ * connection (after a 5.0 DISCONNECT carrying `reasonCode`) and reconnects with backoff.
+ * `cause` is the codec error when there is one.
+ */
+export class ServerProtocolError extends MqttError {
+  override name = 'ServerProtocolError';
+  constructor(reasonCode: number, message: string, options?: { cause?: unknown }) {
+    super(reasonCode, `protocol error from the server: ${message}`, options);
+  }
+}
+
+/**
+ * The server sent an acknowledgement the client cannot match: an unknown packet id or
+ * an ack out of order (PUBCOMP before PUBREC, PUBACK for a QoS 2 message). Reported and
+ * otherwise ignored, as the connection can go on; `reasonCode` is 0x92 Packet
+ * Identifier not found or 0x82 Protocol Error.
+ */
+export class UnexpectedPacketError extends MqttError {
+  override name = 'UnexpectedPacketError';
+  readonly packetType: string;
+  readonly packetId: number;
+  constructor(packetType: string, packetId: number, reasonCode: number, detail: string) {
+    super(reasonCode, `unexpected ${packetType.toUpperCase()} (id ${packetId}) from the server: ${detail}`);
+    this.packetType = packetType;
+    this.packetId = packetId;
+  }
+}
+
 /** The operation could not complete because `end()` was called or the client gave up. */
 export class ClientClosedError extends Error {
   override name = 'ClientClosedError';

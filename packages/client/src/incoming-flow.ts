@@ -4,12 +4,15 @@
  * delivered twice to the application [MQTT-4.3.3-9].
  */
 import type { Packet, PublishPacket } from '@hato/protocol';
+import { UnexpectedPacketError } from './errors.js';
 import type { InFlightStore } from './store.js';
 
 export interface IncomingHost {
   readonly store: InFlightStore | undefined;
   send(packet: Packet): void;
   deliver(packet: PublishPacket): void;
+  /** A PUBREL for an id with no QoS 2 message pending (reported; the connection goes on). */
+  onUnexpected?(error: Error): void;
 }
 
 export class IncomingFlow {
@@ -44,6 +47,7 @@ export class IncomingFlow {
   onPubrel(packetId: number): void {
     const known = this.qos2.delete(packetId);
     if (known) this.host.store?.deleteIncoming(packetId);
+    else this.host.onUnexpected?.(new UnexpectedPacketError('pubrel', packetId, 0x92, 'no QoS 2 PUBLISH with this id'));
     // [MQTT-4.3.3-11] PUBCOMP with the same id; 0x92 when the id was unknown (5.0).
     this.host.send(known ? { type: 'pubcomp', packetId } : { type: 'pubcomp', packetId, reasonCode: 0x92 });
   }

@@ -5,7 +5,8 @@
  * state of each message as data: `state` is 'queued' | 'publish' | 'pubrel'.
  */
 import type { AckPacket, Packet, PacketIdAllocator, PublishPacket } from '@hato/protocol';
-import { ClientClosedError, PublishError, QueueFullError } from './errors.js';
+import { disarming, type WaitOptions, watchDeadline } from './deadline.js';
+import { ClientClosedError, PublishError, QueueFullError, UnexpectedPacketError } from './errors.js';
 import { Queue } from './queue.js';
 import type { InFlightStore } from './store.js';
 
@@ -27,6 +28,8 @@ export interface OutgoingHost {
   send(packet: Packet): void;
   /** A queued QoS 0 message could not be encoded when its turn came (its promise had resolved). */
   onDropped?(error: Error): void;
+  /** An ack matching no message in flight, or out of order (reported; the connection goes on). */
+  onUnexpected?(error: Error): void;
 }
 
 export const RESOLVED: Promise<undefined> = Promise.resolve(undefined);
@@ -50,8 +53,12 @@ export class OutgoingFlow {
     return this.queue.length;
   }
 
-  /** QoS 0: written now or queued, resolves at once. QoS 1/2: resolves with PUBACK / PUBCOMP. */
-  publish(packet: PublishPacket): Promise<PublishAck | undefined> {
+  /**
+   * QoS 0: written now or queued, resolves at once. QoS 1/2: resolves with PUBACK /
+   * PUBCOMP, or rejects at the deadline of `wait`: a message still queued is then
+   * dropped, one on the wire completes its exchange without anyone waiting for it.
+   */
+  publish(packet: PublishPacket, wait?: WaitOptions): Promise<PublishAck | undefined> {
     if (packet.qos === 0) {
       if (this.queue.length === 0 && this.host.isConnected()) {
         try {
@@ -67,7 +74,16 @@ export class OutgoingFlow {
     }
     if (this.queue.length >= this.queueLimit) return Promise.reject(new QueueFullError(this.queueLimit));
     return new Promise((resolve, reject) => {
-      const entry: Outgoing = { packet, state: 'queued', resolve, reject };
+      const entry: Outgoing = { packet, state: 'queued', resolve: undefined, reject: undefined };
+      const clear = watchDeadline(wait, (ms) => `no acknowledgement for '${packet.topic}' within ${ms} ms`, (error) => {
+        entry.resolve = undefined;
+        entry.reject = undefined;
+        if (entry.state === 'queued' && this.queue.remove(entry)) this.notifyIfIdle();
+        reject(error);
+      });
+      const settle = disarming(clear, resolve, reject);
+      entry.resolve = settle.resolve;
+      entry.reject = settle.reject;
       if (this.queue.length === 0 && this.host.isConnected() && this.inflight.size < this.receiveMaximum) {
         if (this.sendNew(entry)) return;
       }
@@ -100,7 +116,10 @@ export class OutgoingFlow {
 
   onPuback(ack: AckPacket<'puback'>): void {
     const entry = this.inflight.get(ack.packetId);
-    if (entry === undefined || entry.packet.qos !== 1) return;
+    if (entry === undefined || entry.packet.qos !== 1) {
+      this.unexpected(ack, entry === undefined ? 0x92 : 0x82, entry === undefined ? 'no QoS 1 PUBLISH with this id' : 'the message is QoS 2');
+      return;
+    }
     this.finish(ack.packetId, entry);
     const code = ack.reasonCode ?? 0;
     if (code >= 0x80) entry.reject?.(new PublishError(code, entry.packet.topic, ack.properties?.reasonString));
@@ -113,6 +132,12 @@ export class OutgoingFlow {
     if (entry === undefined || entry.packet.qos !== 2) {
       // [MQTT-4.3.3] answer an unknown PUBREC with PUBREL 0x92 Packet Identifier not found (5.0).
       this.host.send({ type: 'pubrel', packetId: ack.packetId, reasonCode: 0x92 });
+      this.unexpected(ack, 0x92, 'no QoS 2 PUBLISH with this id');
+      return;
+    }
+    if (entry.state === 'pubrel') {
+      // A repeated PUBREC: the PUBREL may have been lost, send it again [MQTT-4.3.3-4].
+      this.host.send({ type: 'pubrel', packetId: ack.packetId });
       return;
     }
     const code = ack.reasonCode ?? 0;
@@ -130,7 +155,10 @@ export class OutgoingFlow {
 
   onPubcomp(ack: AckPacket<'pubcomp'>): void {
     const entry = this.inflight.get(ack.packetId);
-    if (entry === undefined || entry.state !== 'pubrel') return;
+    if (entry === undefined || entry.state !== 'pubrel') {
+      this.unexpected(ack, entry === undefined ? 0x92 : 0x82, entry === undefined ? 'no PUBREL with this id' : 'PUBCOMP before PUBREC');
+      return;
+    }
     this.finish(ack.packetId, entry);
     const code = ack.reasonCode ?? 0;
     if (code >= 0x80) entry.reject?.(new PublishError(code, entry.packet.topic, ack.properties?.reasonString));
@@ -191,6 +219,10 @@ export class OutgoingFlow {
   idle(): Promise<void> {
     if (this.inflight.size === 0 && this.queue.length === 0) return RESOLVED as Promise<unknown> as Promise<void>;
     return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private unexpected(ack: AckPacket<'puback' | 'pubrec' | 'pubcomp'>, code: number, detail: string): void {
+    this.host.onUnexpected?.(new UnexpectedPacketError(ack.type, ack.packetId, code, detail));
   }
 
   private sendNew(entry: Outgoing): boolean {

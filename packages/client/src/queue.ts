@@ -36,6 +36,18 @@ export class Queue<T> {
     return item;
   }
 
+  /** Removes one item (O(n): for cancellations, not the hot path); false if absent. */
+  remove(item: T): boolean {
+    const i = this.items.indexOf(item, this.head);
+    if (i < 0) return false;
+    this.items.splice(i, 1);
+    if (this.head >= this.items.length) {
+      this.items = [];
+      this.head = 0;
+    }
+    return true;
+  }
+
   /** Removes and returns every item. */
   drain(): T[] {
     const all = this.items.slice(this.head) as T[];

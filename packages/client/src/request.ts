@@ -5,11 +5,11 @@
  * subscribed once, on the first request.
  */
 import type { Properties, PublishPacket, QoS } from '@hato/protocol';
-import { TimeoutError } from './errors.js';
+import { type WaitOptions, watchDeadline } from './deadline.js';
 
-export interface RequestOptions {
+export interface RequestOptions extends WaitOptions {
   qos?: QoS;
-  /** Ms to wait for the response (default 30000). */
+  /** Ms to wait for the response, subscribing and publishing included (default 30000). */
   timeout?: number;
   properties?: Properties;
 }
@@ -25,7 +25,7 @@ export interface RequestHost {
 interface Pending {
   resolve: (packet: PublishPacket) => void;
   reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
+  clear: (() => void) | undefined;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -47,7 +47,37 @@ export class Requester {
     return this.pending.size;
   }
 
-  async request(topic: string, payload: Uint8Array, options: RequestOptions = {}): Promise<PublishPacket> {
+  /** Settles with the response, the deadline (timeout or signal), or `rejectAll` when the client ends. */
+  request(topic: string, payload: Uint8Array, options: RequestOptions = {}): Promise<PublishPacket> {
+    const correlationData = new Uint8Array(12);
+    correlationData.set(this.prefix);
+    new DataView(correlationData.buffer).setUint32(8, ++this.counter >>> 0);
+    const key = hex(correlationData);
+    const wait: WaitOptions = { timeout: options.timeout ?? 30_000 };
+    if (options.signal !== undefined) wait.signal = options.signal;
+    return new Promise<PublishPacket>((resolve, reject) => {
+      const clear = watchDeadline(wait, (ms) => `no response to the request on '${topic}' within ${ms} ms`, (error) => {
+        this.pending.delete(key);
+        reject(error);
+      });
+      this.pending.set(key, { resolve, reject, clear });
+      void this.send(key, topic, payload, correlationData, options);
+    });
+  }
+
+  private async send(key: string, topic: string, payload: Uint8Array, correlationData: Uint8Array, options: RequestOptions) {
+    try {
+      const responseTopic = await this.subscribeOnce();
+      if (!this.pending.has(key)) return;
+      const properties: Properties = { ...options.properties, responseTopic, correlationData };
+      await this.host.publish(topic, payload, options.qos ?? 0, properties);
+    } catch (err) {
+      this.settle(key)?.reject(err as Error);
+    }
+  }
+
+  /** Subscribes to the response topic on the first request (again after a failed attempt). */
+  private async subscribeOnce(): Promise<string> {
     if (this.responseTopic === undefined) {
       const base = this.host.responseInformation() ?? '_hato/response';
       this.responseTopic = `${base.replace(/\/$/, '')}/${this.host.clientId()}/${hex(this.prefix)}`;
@@ -59,24 +89,7 @@ export class Requester {
     }
     const responseTopic = this.responseTopic;
     await this.subscribed;
-    const correlationData = new Uint8Array(12);
-    correlationData.set(this.prefix);
-    new DataView(correlationData.buffer).setUint32(8, ++this.counter >>> 0);
-    const key = hex(correlationData);
-    const response = new Promise<PublishPacket>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(key);
-        reject(new TimeoutError(`no response on '${responseTopic}' within ${options.timeout ?? 30_000} ms`));
-      }, options.timeout ?? 30_000);
-      this.pending.set(key, { resolve, reject, timer });
-    });
-    const properties: Properties = { ...options.properties, responseTopic, correlationData };
-    try {
-      await this.host.publish(topic, payload, options.qos ?? 0, properties);
-    } catch (err) {
-      this.settle(key)?.reject(err as Error);
-    }
-    return response;
+    return responseTopic;
   }
 
   /** Takes a response addressed to a pending request; false if the message is not one. */
@@ -98,7 +111,7 @@ export class Requester {
     const p = this.pending.get(key);
     if (p === undefined) return undefined;
     this.pending.delete(key);
-    clearTimeout(p.timer);
+    p.clear?.();
     return p;
   }
 }

@@ -2,7 +2,9 @@
  * SUBSCRIBE / UNSUBSCRIBE requests and the set of active subscriptions, which is
  * replayed after a reconnect when the server did not keep the session
  * (CONNACK Session Present 0). Requests made while offline wait and go out on CONNACK;
- * requests cut off by a lost connection are sent again.
+ * requests cut off by a lost connection are sent again, with a new packet id, after
+ * the next CONNACK, and settle with that SUBACK / UNSUBACK. A request settles only
+ * with its answer, `rejectAll` (the client ends) or its own deadline (WaitOptions).
  */
 import type {
   Packet,
@@ -15,7 +17,8 @@ import type {
   UnsubackPacket,
   UnsubscribePacket,
 } from '@hato/protocol';
-import { ClientClosedError, SubscribeError, UnsubscribeError } from './errors.js';
+import { disarming, type WaitOptions, watchDeadline } from './deadline.js';
+import { ClientClosedError, SubscribeError, UnexpectedPacketError, UnsubscribeError } from './errors.js';
 
 export interface SubscriptionGrant {
   filter: string;
@@ -35,6 +38,10 @@ export interface SubscriptionHost {
   send(packet: Packet): void;
   /** A replayed subscription was refused after a reconnect. */
   onResubscribeError(error: Error): void;
+  /** An answer matching no request (reported; the connection goes on). */
+  onUnexpected(error: Error): void;
+  /** The server broke the protocol: close this connection (0x82). */
+  onViolation(message: string): void;
 }
 
 export class SubscriptionManager {
@@ -49,28 +56,59 @@ export class SubscriptionManager {
     return this.pending.size + this.waiting.length;
   }
 
-  subscribe(subscriptions: Subscription[], properties: Properties | undefined): Promise<SubscriptionGrant[]> {
-    const packet: SubscribePacket = { type: 'subscribe', packetId: 0, subscriptions };
-    if (properties !== undefined) packet.properties = properties;
-    return new Promise((resolve, reject) => {
-      this.submit({ packet, resolve: resolve as (v: never) => void, reject });
-    });
+  subscribe(
+    subscriptions: Subscription[],
+    properties: Properties | undefined,
+    wait?: WaitOptions,
+  ): Promise<SubscriptionGrant[]> {
+    return this.request(this.subscribePacket(subscriptions, properties), 'subscribe', wait);
   }
 
-  unsubscribe(topicFilters: string[], properties: Properties | undefined): Promise<UnsubackPacket> {
+  unsubscribe(topicFilters: string[], properties: Properties | undefined, wait?: WaitOptions): Promise<UnsubackPacket> {
     // Forget at once: a reconnect before the UNSUBACK must not subscribe again.
     for (const f of topicFilters) this.active.delete(f);
     const packet: UnsubscribePacket = { type: 'unsubscribe', packetId: 0, topicFilters };
     if (properties !== undefined) packet.properties = properties;
-    return new Promise((resolve, reject) => {
-      this.submit({ packet, resolve: resolve as (v: never) => void, reject });
+    return this.request(packet, 'unsubscribe', wait);
+  }
+
+  private request<T>(packet: SubscribePacket | UnsubscribePacket, what: string, wait: WaitOptions | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const request: Request = { packet, resolve: undefined, reject: undefined };
+      const clear = watchDeadline(wait, (ms) => `no answer to ${what} within ${ms} ms`, (error) => {
+        this.cancel(request);
+        reject(error);
+      });
+      const settle = disarming(clear, resolve, reject);
+      request.resolve = settle.resolve as (value: never) => void;
+      request.reject = settle.reject;
+      this.submit(request);
     });
   }
 
+  /**
+   * A request's deadline passed: one not sent yet is dropped; one on the wire keeps its
+   * packet id until the answer comes (which then only updates the active set).
+   */
+  private cancel(request: Request): void {
+    request.resolve = undefined;
+    request.reject = undefined;
+    this.waiting = this.waiting.filter((r) => r !== request);
+  }
+
   onSuback(suback: SubackPacket): void {
-    const request = this.take(suback.packetId);
-    if (request === undefined || request.packet.type !== 'subscribe') return;
+    const request = this.pending.get(suback.packetId);
+    if (request === undefined || request.packet.type !== 'subscribe') {
+      this.host.onUnexpected(new UnexpectedPacketError('suback', suback.packetId, 0x92, 'no SUBSCRIBE with this id'));
+      return;
+    }
     const { subscriptions, properties } = request.packet;
+    // [MQTT-3.9.3-1] one reason code per filter; the request stays pending and is re-sent.
+    if (suback.reasonCodes.length !== subscriptions.length) {
+      this.host.onViolation(`SUBACK with ${suback.reasonCodes.length} codes for ${subscriptions.length} filters`);
+      return;
+    }
+    this.take(suback.packetId);
     const grants: SubscriptionGrant[] = [];
     subscriptions.forEach((s, i) => {
       const code = suback.reasonCodes[i] ?? 0x80;
@@ -88,8 +126,12 @@ export class SubscriptionManager {
   }
 
   onUnsuback(unsuback: UnsubackPacket): void {
-    const request = this.take(unsuback.packetId);
-    if (request === undefined || request.packet.type !== 'unsubscribe') return;
+    const request = this.pending.get(unsuback.packetId);
+    if (request === undefined || request.packet.type !== 'unsubscribe') {
+      this.host.onUnexpected(new UnexpectedPacketError('unsuback', unsuback.packetId, 0x92, 'no UNSUBSCRIBE with this id'));
+      return;
+    }
+    this.take(unsuback.packetId);
     const codes = unsuback.reasonCodes ?? [];
     // 0x11 No subscription existed is not a failure.
     if (codes.some((c) => c >= 0x80)) request.reject?.(new UnsubscribeError(request.packet.topicFilters, codes));
