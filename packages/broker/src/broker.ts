@@ -10,6 +10,7 @@ import { failConnection } from './handlers/index.js';
 import type { ListenerRules, TransportInfo } from './listeners/gate.js';
 import { type Listener, listenTcp } from './listeners/tcp.js';
 import { attachWebSocket, listenWebSocket, type WebSocketAttachOptions, type WebSocketListenOptions } from './listeners/websocket.js';
+import { MemoryBudget } from './memory-budget.js';
 import { Message } from './message.js';
 import { BrokerMetrics } from './metrics.js';
 import { type BrokerOptions, type MaybePromise, type ResolvedOptions, resolveOptions } from './options.js';
@@ -55,7 +56,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly options: ResolvedOptions;
   readonly delivery: Delivery;
   readonly router: Router;
-  readonly retained = new RetainedStore();
+  /**
+   * The broker-wide memory budget (`maxMemoryBytes`): bytes of queued, in-flight, unwritten
+   * and retained messages, and the overload counters (dropped QoS 0, refused publishes, holds).
+   */
+  readonly memory: MemoryBudget;
+  readonly retained: RetainedStore;
   readonly sessions: SessionStore;
   readonly persistence: Persistence;
   readonly clusterBus: ClusterBus;
@@ -69,7 +75,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
   constructor(options: BrokerOptions = {}) {
     super();
     this.options = resolveOptions(options);
-    this.delivery = new Delivery(this.options);
+    this.memory = new MemoryBudget(this.options.maxMemoryBytes);
+    this.retained = new RetainedStore(this.memory);
+    this.delivery = new Delivery(this.options, this.memory);
     this.router = new Router(this.delivery, this.options.hooks.chooseSharedMember);
     this.sessions = new SessionStore(this);
     this.persistence = options.persistence ?? new MemoryPersistence();

@@ -52,6 +52,8 @@ export class Connection implements Client {
   connectSessionExpiry = 0;
   /** Incoming QoS 1 messages whose async hook has not finished (count toward Receive Maximum). */
   incomingPending = 0;
+  /** PUBACKs held back by flow control (unacknowledged QoS 1: they count toward Receive Maximum). */
+  heldQos1Acks = 0;
   /** Publisher back-pressure: paused reading while subscriber sockets it floods drain. */
   readonly readHold: ReadHold = new ReadHold(this);
 
@@ -63,6 +65,10 @@ export class Connection implements Client {
   /** PUBLISH packets in writes the stream has not completed; `writeCounts` has them per write, in order. */
   private backloggedPublishes = 0;
   private readonly writeCounts: number[] = [];
+  /** Bytes per write the stream has not completed, in order (released from the memory budget as they complete). */
+  private readonly writeSizes: number[] = [];
+  /** Bytes this connection has charged to the broker's memory budget (`outputBytes`) and not released. */
+  private outputCharged = 0;
   private flushScheduled = false;
   private busy = false;
   private lastActivity = Date.now();
@@ -244,6 +250,7 @@ export class Connection implements Client {
   sendAck(qos: 1 | 2, packetId: number, reasonCode: number): void {
     if (this.ackHolds.length !== 0) {
       this.heldAcks.push(packetId | (reasonCode << 16) | (qos === 2 ? PUBREC_FLAG : 0));
+      if (qos === 1) this.heldQos1Acks++;
       return;
     }
     this.writeAck(qos, packetId, reasonCode);
@@ -291,6 +298,7 @@ export class Connection implements Client {
     const held = this.heldAcks;
     if (held.length === 0) return;
     this.heldAcks = [];
+    this.heldQos1Acks = 0;
     for (const ack of held) this.writeAck(ack & PUBREC_FLAG ? 2 : 1, ack & 0xffff, (ack >> 16) & 0xff);
   }
 
@@ -316,7 +324,10 @@ export class Connection implements Client {
     if (this.state === 'closed') return;
     this.pending.push(bytes);
     this.pendingIds.push(packetId);
-    this.pendingBytes += bytes.byteLength;
+    const size = bytes.byteLength;
+    this.pendingBytes += size;
+    this.outputCharged += size;
+    this.broker.memory.chargeOutput(size);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // After every read of this event-loop turn (not per read): fewer, larger writes [DESIGN].
@@ -334,16 +345,21 @@ export class Connection implements Client {
     const stream = this.stream;
     const open = !stream.destroyed && stream.writable;
     const chunk = !open ? undefined : pending.length === 1 && ids[0] === 0 ? pending[0]! : joinPatched(pending, ids, this.pendingBytes);
+    const bytes = this.pendingBytes;
     // The queue arrays are reused: `chunk` is a copy, or the single queued packet itself.
     pending.length = 0;
     ids.length = 0;
     this.pendingBytes = 0;
     this.pendingPublishes = 0;
-    if (chunk === undefined) return;
+    if (chunk === undefined) {
+      this.releaseOutput(bytes);
+      return;
+    }
     this.backloggedPublishes += publishes;
     this.broker.metrics.bytesSent += chunk.byteLength;
     this.broker.metrics.messagesSent += publishes;
     this.writeCounts.push(publishes);
+    this.writeSizes.push(bytes);
     // false: 'drain' will drain the session queue and release held publishers.
     if (!stream.write(chunk, this.onWritten)) return;
     // Accepted under the stream's high-water mark: publishers held for this socket may go on,
@@ -356,7 +372,16 @@ export class Connection implements Client {
   /** A write completed (writes complete in order): its PUBLISH packets left the backlog. */
   private readonly onWritten = (): void => {
     this.backloggedPublishes -= this.writeCounts.shift() ?? 0;
+    this.releaseOutput(this.writeSizes.shift() ?? 0);
   };
+
+  /** Output bytes left the broker's memory budget (written, or the stream is gone); never more than charged. */
+  private releaseOutput(bytes: number): void {
+    const released = Math.min(bytes, this.outputCharged);
+    if (released === 0) return;
+    this.outputCharged -= released;
+    this.broker.memory.releaseOutput(released);
+  }
 
   private readonly onDrain = (): void => {
     this.guard(drainConnection);
@@ -379,6 +404,8 @@ export class Connection implements Client {
   };
 
   private readonly onClose = (): void => {
+    // The stream is gone, and with it whatever it still held: out of the memory budget.
+    this.releaseOutput(this.outputCharged);
     if (this.state !== 'closed') failConnection(this, new ConnectionLostError());
   };
 

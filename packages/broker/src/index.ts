@@ -20,6 +20,7 @@ export {
 } from './errors.js';
 export type { ListenerRules, TransportInfo } from './listeners/gate.js';
 export type { Listener } from './listeners/tcp.js';
+export type { MemoryBudget, MemorySnapshot } from './memory-budget.js';
 export type { BrokerMetrics } from './metrics.js';
 export type { WebSocketAttachOptions, WebSocketListenOptions } from './listeners/websocket.js';
 export type { BrokerHooks, BrokerOptions, Logger, MaybePromise, ServerRedirect, SharedMember, SharedMessage } from './options.js';

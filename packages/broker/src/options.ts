@@ -90,12 +90,27 @@ export interface BrokerOptions {
   queueQoS0Messages?: boolean;
   /** Outgoing QoS 1/2 window per client when the client announces no Receive Maximum. Default 20. */
   maxInflightMessages?: number;
-  /** The broker's Receive Maximum: unacknowledged incoming QoS 1/2 per 5.0 client. Default 65535. */
+  /**
+   * The broker's Receive Maximum: unacknowledged incoming QoS 1/2 per 5.0 client (held PUBACKs,
+   * QoS 2 ids until PUBREL); more → DISCONNECT 0x93 [MQTT-3.3.4-7]. Default 32 (EMQX's; Mosquitto 20, HiveMQ 10).
+   */
   receiveMaximum?: number;
   /** Cap on client keep alive in seconds (5.0: Server Keep Alive; 3.x: larger is refused). Default 65535. */
   maxKeepAlive?: number;
-  /** Topic aliases accepted from each 5.0 client. Default 65535 (0 disables). */
+  /** Topic aliases accepted from each 5.0 client; beyond → DISCONNECT 0x94. Default 10 (Mosquitto's; 0 disables). */
   topicAliasMaximum?: number;
+  /**
+   * Broker-wide memory budget in bytes for messages the broker holds: session queues, QoS 1/2
+   * in flight out, socket backlogs and retained messages. Over parts of it: publishers stop
+   * being read, then QoS 0 is dropped, then QoS 1/2 refused (see the README). Default 256 MiB.
+   */
+  maxMemoryBytes?: number;
+  /**
+   * Per-client budget in bytes for the state a client makes the broker keep: topic alias
+   * topics, subscriptions (filter + 128 each), the will, unfinished incoming QoS 2 ids (16
+   * each). Going over → 0x97 Quota exceeded (SUBACK, CONNACK, DISCONNECT). Default 1 MiB.
+   */
+  maxClientStateBytes?: number;
   /** Slow-consumer bound: PUBLISH packets waiting in a client's socket. Default 10000. */
   maxWriteQueuePackets?: number;
   /** Slow-consumer bound: bytes waiting in a client's socket. Default 8 MiB. */
@@ -148,6 +163,8 @@ export interface ResolvedOptions {
   receiveMaximum: number;
   maxKeepAlive: number;
   topicAliasMaximum: number;
+  maxMemoryBytes: number;
+  maxClientStateBytes: number;
   maxWriteQueuePackets: number;
   maxWriteQueueBytes: number;
   retainAvailable: boolean;
@@ -185,9 +202,11 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
     maxQueuedBytes: options.maxQueuedBytes ?? 64 * 1024 * 1024,
     queueQoS0Messages: options.queueQoS0Messages ?? false,
     maxInflightMessages: clamp(options.maxInflightMessages ?? 20, 1, 65535),
-    receiveMaximum: clamp(options.receiveMaximum ?? 65535, 1, 65535),
+    receiveMaximum: clamp(options.receiveMaximum ?? 32, 1, 65535),
     maxKeepAlive: clamp(options.maxKeepAlive ?? 65535, 1, 65535),
-    topicAliasMaximum: clamp(options.topicAliasMaximum ?? 65535, 0, 65535),
+    topicAliasMaximum: clamp(options.topicAliasMaximum ?? 10, 0, 65535),
+    maxMemoryBytes: Math.max(1, options.maxMemoryBytes ?? 256 * 1024 * 1024),
+    maxClientStateBytes: Math.max(1, options.maxClientStateBytes ?? 1024 * 1024),
     maxWriteQueuePackets: options.maxWriteQueuePackets ?? 10_000,
     maxWriteQueueBytes: options.maxWriteQueueBytes ?? 8 * 1024 * 1024,
     retainAvailable: options.retainAvailable ?? true,

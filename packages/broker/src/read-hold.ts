@@ -1,4 +1,5 @@
 import type { Connection } from './connection.js';
+import type { MemoryBudget } from './memory-budget.js';
 
 /** Longest a publisher's reading waits for a subscriber socket that does not drain. */
 export const READ_HOLD_LIMIT_MS = 1000;
@@ -15,6 +16,10 @@ export const READ_HOLD_LIMIT_MS = 1000;
  * A connection never waits for its own socket; a held connection's own output keeps being
  * written, and holds are time-bounded, so clients publishing to each other cannot deadlock.
  * Per connection: two small arrays and at most one timer (while it is held).
+ *
+ * The broker's memory budget holds publishers the same way (`holdForMemory`): reading stops
+ * until the budget's usage falls under its resume mark, or for at most READ_HOLD_LIMIT_MS,
+ * after which the budget is stalled and holds nobody until usage falls (see MemoryBudget).
  */
 export class ReadHold {
   private readonly connection: Connection;
@@ -26,6 +31,8 @@ export class ReadHold {
   stalled = false;
   private timer: NodeJS.Timeout | undefined;
   private resumeScheduled = false;
+  /** Waiting for the broker's memory usage to fall (MemoryBudget). */
+  private memory: MemoryBudget | undefined;
 
   constructor(connection: Connection) {
     this.connection = connection;
@@ -33,7 +40,7 @@ export class ReadHold {
 
   /** True while this connection must not read. */
   get paused(): boolean {
-    return this.waitingOn.length !== 0;
+    return this.waitingOn.length !== 0 || this.memory !== undefined;
   }
 
   /** True when `drained()` has something to do (checked on every flush). */
@@ -57,18 +64,40 @@ export class ReadHold {
     for (const publisher of waiters) publisher.stopWaitingFor(this);
   }
 
+  /** The publish handler: the broker's memory usage is over its hold mark; stop reading until it falls. */
+  holdForMemory(budget: MemoryBudget): void {
+    if (this.memory !== undefined || this.connection.state === 'closed') return;
+    const wasPaused = this.paused;
+    this.memory = budget;
+    budget.addWaiter(this);
+    if (!wasPaused) this.pauseReading();
+  }
+
+  /** MemoryBudget: usage fell under the resume mark, or the budget stalled. */
+  memoryFell(): void {
+    if (this.memory === undefined) return;
+    this.memory = undefined;
+    if (!this.paused) this.release();
+  }
+
   /** The connection closed: it waits for nobody and nobody waits for it. */
   close(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     for (const subscriber of this.waitingOn) subscriber.removeWaiter(this);
     this.waitingOn = [];
+    this.memory?.removeWaiter(this);
+    this.memory = undefined;
     this.drained();
   }
 
   private waitFor(subscriber: ReadHold): void {
+    const wasPaused = this.paused;
     this.waitingOn.push(subscriber);
-    if (this.waitingOn.length !== 1) return;
+    if (!wasPaused) this.pauseReading();
+  }
+
+  private pauseReading(): void {
     this.connection.stream.pause();
     this.timer = setTimeout(readHoldExpired, READ_HOLD_LIMIT_MS, this);
   }
@@ -77,7 +106,7 @@ export class ReadHold {
     const index = this.waitingOn.indexOf(subscriber);
     if (index === -1) return;
     this.waitingOn.splice(index, 1);
-    if (this.waitingOn.length === 0) this.release();
+    if (!this.paused) this.release();
   }
 
   private removeWaiter(publisher: ReadHold): void {
@@ -85,12 +114,21 @@ export class ReadHold {
     if (index !== -1) this.waiters.splice(index, 1);
   }
 
-  /** The limit ran out: the sockets still waited for are stalled and release all their waiters. */
+  /**
+   * The limit ran out: the sockets still waited for are stalled and release all their
+   * waiters; a memory hold stalls the budget (which releases its other waiters).
+   */
   expire(): void {
     this.timer = undefined;
     const subscribers = this.waitingOn;
     this.waitingOn = [];
     for (const subscriber of subscribers) subscriber.stall();
+    const memory = this.memory;
+    this.memory = undefined;
+    if (memory !== undefined) {
+      memory.removeWaiter(this);
+      memory.holdExpired();
+    }
     this.release();
   }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryBudget } from '../src/memory-budget.js';
 import { type MatchVisitor, type ShareGroup, SubscriptionTrie } from '../src/routing/subscription-trie.js';
 import { Session, type SessionSubscription } from '../src/session/session.js';
 
@@ -27,7 +28,7 @@ const filters = ['#', '+', '+/+', 'a/#', 'a/+', 'a/b', 'a/b/#', 'a/+/c', '+/b/c'
 
 describe('SubscriptionTrie', () => {
   const trie = new SubscriptionTrie();
-  const session = new Session('s');
+  const session = new Session('s', new MemoryBudget(Number.POSITIVE_INFINITY));
   for (const f of filters) trie.add(f, session, sub(f));
 
   const table: [string, string[]][] = [
@@ -49,8 +50,8 @@ describe('SubscriptionTrie', () => {
 
   it('remove deletes one subscription and prunes empty nodes', () => {
     const t = new SubscriptionTrie();
-    const s1 = new Session('1');
-    const s2 = new Session('2');
+    const s1 = new Session('1', new MemoryBudget(Number.POSITIVE_INFINITY));
+    const s2 = new Session('2', new MemoryBudget(Number.POSITIVE_INFINITY));
     t.add('x/y/z', s1, sub('x/y/z'));
     t.add('x/y/z', s2, sub('x/y/z'));
     expect(t.size).toBe(2);
@@ -64,8 +65,8 @@ describe('SubscriptionTrie', () => {
 
   it('share groups are matched once per group and keep their members', () => {
     const t = new SubscriptionTrie();
-    const a = new Session('a');
-    const b = new Session('b');
+    const a = new Session('a', new MemoryBudget(Number.POSITIVE_INFINITY));
+    const b = new Session('b', new MemoryBudget(Number.POSITIVE_INFINITY));
     t.add('w/+', a, sub('$share/g/w/+', 'g'));
     t.add('w/+', b, sub('$share/g/w/+', 'g'));
     t.add('w/+', b, sub('$share/h/w/+', 'h'));

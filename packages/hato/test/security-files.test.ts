@@ -211,14 +211,15 @@ pattern read users/%u/inbox
 });
 
 describe('LoginThrottle', () => {
-  it('doubles the block per failure up to the cap; a success clears the address', () => {
+  it('doubles the delay per failure up to the cap; a success clears the address', () => {
     let now = 1000;
     const throttle = new LoginThrottle({ baseDelayMs: 100, maxDelayMs: 1000, now: () => now });
     expect(throttle.blockedFor('1.2.3.4')).toBe(0);
     expect([1, 2, 3, 4, 5, 6].map(() => throttle.failed('1.2.3.4'))).toEqual([100, 200, 400, 800, 1000, 1000]);
-    expect(throttle.blockedFor('1.2.3.4')).toBe(1000);
+    // Blocked for the refusal's delay, then as long again after it.
+    expect(throttle.blockedFor('1.2.3.4')).toBe(2000);
     expect(throttle.blockedFor('5.6.7.8')).toBe(0);
-    now += 400;
+    now += 1400;
     expect(throttle.blockedFor('1.2.3.4')).toBe(600);
     throttle.succeeded('1.2.3.4');
     expect(throttle.blockedFor('1.2.3.4')).toBe(0);

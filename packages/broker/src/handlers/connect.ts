@@ -4,8 +4,10 @@ import { type ConnectPacket, ReasonCode, TopicAliasReceiver, TopicAliasSender } 
 import { connackFailureCode, sendAuth } from '../auth/auth-state.js';
 import type { AuthStep } from '../auth/auth-method.js';
 import { verifyPassword } from '../auth/scram-keys.js';
+import { willCost } from '../client-state.js';
 import type { Connection } from '../connection.js';
 import { ConnectRefusedError, ServerRedirectError } from '../errors.js';
+import { ownBytes, ownProperties, ownWill } from '../owned.js';
 import { NEVER_EXPIRES } from '../session/session.js';
 import { type ConnackDetails, sendConnack } from './connack.js';
 import { isAcceptableTopic } from '../topic-limits.js';
@@ -21,11 +23,22 @@ export function handleConnect(connection: Connection, packet: ConnectPacket): vo
   connection.protocolVersion = packet.protocolVersion;
   const assigned = validate(connection, packet);
   redirect(connection);
+  own(packet);
   const method = packet.protocolVersion === 5 ? packet.properties?.authenticationMethod : undefined;
   if (method !== undefined) return startEnhancedAuth(connection, packet, assigned, method);
   const auth = authenticate(connection, packet);
   if (auth === undefined) return register(connection, packet, assigned, undefined);
   return auth.then(() => register(connection, packet, assigned, undefined));
+}
+
+/**
+ * The CONNECT outlives its read chunk (the will lasts as long as the connection, a hook or an
+ * AUTH exchange may take a while): its binary fields become exact-size copies [DESIGN].
+ */
+function own(packet: ConnectPacket): void {
+  if (packet.will !== undefined) packet.will = ownWill(packet.will);
+  if (packet.password !== undefined) packet.password = ownBytes(packet.password);
+  if (packet.properties !== undefined) packet.properties = ownProperties(packet.properties);
 }
 
 /** Returns the client id the broker assigned, if it had to [MQTT-3.1.3-6]. */
@@ -71,6 +84,10 @@ function validateWill(connection: Connection, packet: ConnectPacket): void {
   // (5.0 §3.1.3.2.3) Payload Format Indicator 1: a will payload that is not UTF-8 → CONNACK 0x99.
   if (will.properties?.payloadFormatIndicator === 1 && !isUtf8(will.payload)) {
     throw new ConnectRefusedError(ReasonCode.PayloadFormatInvalid, 'will payload is not valid UTF-8');
+  }
+  // The will is kept until the connection ends: charged to the client-state budget (0x97; 3.x: 3).
+  if (willCost(will) > options.maxClientStateBytes) {
+    throw new ConnectRefusedError(ReasonCode.QuotaExceeded, 'will larger than the client state budget (maxClientStateBytes)');
   }
 }
 

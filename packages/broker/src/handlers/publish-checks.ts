@@ -23,3 +23,30 @@ export function publishRefusal(connection: Connection, packet: PublishPacket, to
   }
   return 0;
 }
+
+/** `memoryRefusal`: a QoS 0 message dropped by the memory budget (not routed, nothing to answer). */
+export const MEMORY_DROPPED = -1;
+
+/**
+ * The broker's memory budget on an incoming PUBLISH (see MemoryBudget). Returns 0 to go on,
+ * MEMORY_DROPPED for QoS 0 over the QoS 0 mark, 0x97 Quota exceeded for a 5.0 QoS 1/2 message
+ * that does not fit [§3.4.2.1]; a 3.x QoS 1/2 message that does not fit closes the connection
+ * (3.x acks carry no code, and a message acknowledged must not be lost). Over the hold mark
+ * the publisher also stops being read until usage falls (ReadHold). Below it: three adds.
+ */
+export function memoryRefusal(connection: Connection, packet: PublishPacket, topic: string): number {
+  const memory = connection.broker.memory;
+  const used = memory.queuedBytes + memory.inflightBytes + memory.outputBytes + memory.retainedBytes;
+  if (used < memory.holdMark) return 0;
+  if (!memory.stalled) connection.readHold.holdForMemory(memory);
+  if (packet.qos === 0) {
+    if (used < memory.qos0Mark) return 0;
+    memory.droppedQoS0++;
+    return MEMORY_DROPPED;
+  }
+  // The size the Message will account for (see Message.size).
+  if (used + packet.payload.byteLength + topic.length * 3 + 64 <= memory.limit) return 0;
+  memory.refusedPublishes++;
+  if (connection.protocolVersion === 5) return ReasonCode.QuotaExceeded;
+  throw new MqttError(ReasonCode.ServerBusy, 'the broker memory budget (maxMemoryBytes) is full');
+}

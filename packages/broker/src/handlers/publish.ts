@@ -1,13 +1,14 @@
 import { MqttError, ProtocolError, type PublishPacket, ReasonCode } from '@hato/protocol';
 import type { Connection } from '../connection.js';
+import { clientStateBytes, overClientBudget, QOS2_ID_COST } from '../client-state.js';
 import { ReceiveMaximumExceededError, TopicNameInvalidError } from '../errors.js';
 import { Message } from '../message.js';
 import { withinTopicLimits } from '../topic-limits.js';
-import { publishRefusal } from './publish-checks.js';
+import { MEMORY_DROPPED, memoryRefusal, publishRefusal } from './publish-checks.js';
 
 /**
- * Incoming PUBLISH: resolve the topic alias, check the Receive Maximum, drop QoS 2
- * duplicates, ask authorizePublish, route, acknowledge.
+ * Incoming PUBLISH: resolve the topic alias, check the Receive Maximum and the client-state
+ * budget, drop QoS 2 duplicates, apply the memory budget, ask authorizePublish, route, acknowledge.
  */
 export function handlePublish(connection: Connection, packet: PublishPacket): void | Promise<void> {
   const session = connection.session!;
@@ -23,6 +24,10 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
       // [MQTT-3.3.2-7..12] throws 0x94 Topic Alias invalid (or a protocol error).
       if (connection.aliasReceiver === undefined) throw new MqttError(ReasonCode.TopicAliasInvalid, 'topic aliases are disabled [MQTT-3.3.2-9]');
       topic = connection.aliasReceiver.resolve(topic, alias);
+      // A new mapping holds its topic: charged to the client-state budget → DISCONNECT 0x97.
+      if (packet.topic !== '' && clientStateBytes(connection) > connection.broker.options.maxClientStateBytes) {
+        throw new MqttError(ReasonCode.QuotaExceeded, 'topic alias topics over the client state budget (maxClientStateBytes)');
+      }
     }
   }
   // The decoder already enforced the spec's topic rules [MQTT-3.3.2-2]; only the broker's limits remain.
@@ -37,10 +42,14 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
       return undefined;
     }
     checkReceiveMaximum(connection);
-  } else if (packet.qos === 1 && connection.broker.options.hooks.authorizePublish !== undefined) {
+    // The id is kept until PUBREL: charged to the client-state budget (3.x has no Receive Maximum).
+    if (overClientBudget(connection, QOS2_ID_COST)) throw new MqttError(ReasonCode.QuotaExceeded, 'unfinished QoS 2 flows over the client state budget (maxClientStateBytes)');
+  } else if (packet.qos === 1 && (connection.heldQos1Acks !== 0 || connection.broker.options.hooks.authorizePublish !== undefined)) {
     checkReceiveMaximum(connection);
   }
-  const refused = publishRefusal(connection, packet, topic); // Maximum QoS, payload format, retained quota
+  let refused = publishRefusal(connection, packet, topic); // Maximum QoS, payload format, retained quota
+  if (refused === 0) refused = memoryRefusal(connection, packet, topic); // the broker's memory budget
+  if (refused === MEMORY_DROPPED) return undefined;
   if (refused !== 0) {
     accept(connection, packet, topic, refused);
     return undefined;
@@ -50,7 +59,8 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     accept(connection, packet, topic, ReasonCode.Success);
     return undefined;
   }
-  const verdict = hook(connection, packet);
+  // The hook sees the topic the alias stands for (an aliased PUBLISH carries an empty topic).
+  const verdict = hook(connection, topic === packet.topic ? packet : { ...packet, topic });
   if (typeof verdict === 'boolean' || typeof verdict === 'number') {
     accept(connection, packet, topic, authorizationCode(verdict));
     return undefined;
@@ -64,11 +74,16 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
   });
 }
 
-/** [MQTT-3.3.4-7] a client sending more unacknowledged QoS 1/2 than our Receive Maximum → DISCONNECT 0x93. */
+/**
+ * [MQTT-3.3.4-7] a client sending more unacknowledged QoS 1/2 than our Receive Maximum →
+ * DISCONNECT 0x93. Unacknowledged: QoS 2 ids until PUBREL (PUBCOMP goes at once), QoS 1
+ * whose PUBACK waits for an async hook or is held back by flow control.
+ */
 function checkReceiveMaximum(connection: Connection): void {
   if (connection.protocolVersion !== 5) return;
   const maximum = connection.broker.options.receiveMaximum;
-  if (connection.session!.incomingQos2.size + connection.incomingPending >= maximum) throw new ReceiveMaximumExceededError(maximum);
+  const unacknowledged = connection.session!.incomingQos2.size + connection.incomingPending + connection.heldQos1Acks;
+  if (unacknowledged >= maximum) throw new ReceiveMaximumExceededError(maximum);
 }
 
 function authorizationCode(verdict: boolean | number): number {

@@ -10,6 +10,7 @@ import {
   type SubscribePacket,
   type Subscription,
 } from '@hato/protocol';
+import { overClientBudget, subscriptionCost } from '../client-state.js';
 import type { Connection } from '../connection.js';
 import type { SessionSubscription } from '../session/session.js';
 
@@ -113,11 +114,15 @@ function complete(connection: Connection, packet: SubscribePacket, verdicts: (bo
   if (granted.length > 0) broker.emit('subscribed', granted, connection);
 }
 
-/** maxSubscriptionsPerClient: a new filter beyond it is refused with 0x97 Quota exceeded. */
+/**
+ * A new filter beyond maxSubscriptionsPerClient, or whose cost takes the client over its
+ * state budget (maxClientStateBytes), is refused with 0x97 Quota exceeded (3.x: 0x80).
+ * Replacing an existing subscription costs nothing.
+ */
 function overQuota(connection: Connection, filter: string): boolean {
   const session = connection.session!;
-  const max = connection.broker.options.maxSubscriptionsPerClient;
-  return session.subscriptions.size >= max && !session.subscriptions.has(filter);
+  if (session.subscriptions.has(filter)) return false;
+  return session.subscriptions.size >= connection.broker.options.maxSubscriptionsPerClient || overClientBudget(connection, subscriptionCost(filter));
 }
 
 /**

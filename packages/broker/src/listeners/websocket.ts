@@ -50,10 +50,22 @@ function refuse(socket: Duplex, status: number): void {
   socket.once('finish', () => socket.destroy());
 }
 
-/** MQTT over WebSocket on `path` of an HTTP server: upgrade → a byte stream → broker.handle. */
+/**
+ * Room for more than one MQTT packet in a WebSocket message (a frame may carry several, or
+ * part of one [MQTT-6.0.0-2]) on top of the largest packet accepted.
+ */
+export const WEBSOCKET_FRAME_SLACK = 64 * 1024;
+
+/**
+ * MQTT over WebSocket on `path` of an HTTP server: upgrade → a byte stream → broker.handle.
+ * A WebSocket message larger than the broker's maximumPacketSize (plus WEBSOCKET_FRAME_SLACK)
+ * closes that connection (WebSocket close 1009) before it is buffered: `ws` would otherwise
+ * buffer up to its default of 100 MiB per connection before the MQTT size check runs.
+ */
 export function attachWebSocket(broker: Broker, server: HttpServer, options: WebSocketAttachOptions): Listener {
   const path = options.path ?? '/mqtt';
-  const wss = new WebSocketServer({ noServer: true, handleProtocols: selectProtocol, perMessageDeflate: false });
+  const maxPayload = broker.options.maximumPacketSize + WEBSOCKET_FRAME_SLACK;
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: selectProtocol, perMessageDeflate: false, maxPayload });
   const sockets = new Set<WebSocket>();
   const gate = new ListenerGate(options);
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {

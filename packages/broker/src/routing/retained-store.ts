@@ -1,24 +1,38 @@
 import { topicMatches } from '@hato/protocol';
+import type { MemoryBudget } from '../memory-budget.js';
 import type { Message } from '../message.js';
 
 /**
  * Retained messages, one per topic [MQTT-3.3.1-5]. Lookups are synchronous (this is the
- * broker's working copy); the Persistence port keeps the durable copy.
+ * broker's working copy); the Persistence port keeps the durable copy. Their bytes count
+ * in the broker's memory budget.
  */
 export class RetainedStore {
   private readonly messages = new Map<string, Message>();
+  private readonly memory: MemoryBudget;
+
+  constructor(memory: MemoryBudget) {
+    this.memory = memory;
+  }
 
   get size(): number {
     return this.messages.size;
   }
 
   set(message: Message): void {
+    const previous = this.messages.get(message.topic);
+    if (previous !== undefined) this.memory.releaseRetained(previous.size);
     this.messages.set(message.topic, message);
+    this.memory.chargeRetained(message.size);
   }
 
   /** [MQTT-3.3.1-10] [MQTT-3.3.1-11] an empty retained payload removes the topic's message. */
   delete(topic: string): boolean {
-    return this.messages.delete(topic);
+    const previous = this.messages.get(topic);
+    if (previous === undefined) return false;
+    this.messages.delete(topic);
+    this.memory.releaseRetained(previous.size);
+    return true;
   }
 
   get(topic: string): Message | undefined {
@@ -32,7 +46,7 @@ export class RetainedStore {
       const message = this.messages.get(filter);
       if (message === undefined) return [];
       if (message.isExpired(now)) {
-        this.messages.delete(filter); // [MQTT-3.3.2-5] an expired retained message is gone
+        this.delete(filter); // [MQTT-3.3.2-5] an expired retained message is gone
         return [];
       }
       return [message];
@@ -40,7 +54,7 @@ export class RetainedStore {
     const out: Message[] = [];
     for (const message of this.messages.values()) {
       if (message.isExpired(now)) {
-        this.messages.delete(message.topic);
+        this.delete(message.topic);
         continue;
       }
       if (topicMatches(filter, message.topic)) out.push(message);

@@ -1,5 +1,6 @@
 import type { QoS } from '@hato/protocol';
 import type { Connection } from '../connection.js';
+import type { MemoryBudget } from '../memory-budget.js';
 import type { Message } from '../message.js';
 import type { ResolvedOptions } from '../options.js';
 import type { ShareGroup } from '../routing/subscription-trie.js';
@@ -23,9 +24,12 @@ import { aliasedPublish } from './topic-alias-out.js';
  *   drain in that time is `stalled` and holds nobody until it drains (the drop policy above
  *   applies). This hold does not pause reading; both holds are time-bounded, so cycles of
  *   clients publishing to each other cannot deadlock.
+ * - Broker memory budget: while its usage is over the QoS 0 mark, QoS 0 deliveries are
+ *   dropped and counted (MemoryBudget; admission of incoming PUBLISH is the publish handler's).
  */
 export class Delivery {
   private readonly options: ResolvedOptions;
+  private readonly memory: MemoryBudget;
   /** Messages dropped by the slow-consumer and queue policies, all sessions. */
   dropped = 0;
   /** The client whose PUBLISH is being routed (set by the publish handler), else undefined. */
@@ -39,8 +43,9 @@ export class Delivery {
   /** Sessions added to `stalled` and not yet removed (may overcount ones collected since). */
   private stalledCount = 0;
 
-  constructor(options: ResolvedOptions) {
+  constructor(options: ResolvedOptions, memory: MemoryBudget) {
     this.options = options;
+    this.memory = memory;
     this.highWaterMessages = Math.ceil(options.maxQueuedMessages / 2);
     this.highWaterBytes = options.maxQueuedBytes / 2;
     this.lowWaterMessages = Math.floor(options.maxQueuedMessages / 4);
@@ -51,6 +56,7 @@ export class Delivery {
     const connection = session.connection;
     const hooks = this.options.hooks; // authorizeDelivery: skipped when unset (no cost on the hot path)
     if (hooks.authorizeDelivery !== undefined && connection !== undefined && !hooks.authorizeDelivery(connection, message.topic)) return;
+    if (qos === 0 && this.overQoS0Mark()) return;
     if (connection === undefined) {
       if (qos === 0 && !this.options.queueQoS0Messages) return;
       this.enqueue(session, { message, qos, retain, subscriptionIds, packetId: 0, state: 'queued', group });
@@ -90,6 +96,14 @@ export class Delivery {
     }
   }
 
+  /** The memory budget drops QoS 0 over its QoS 0 mark (counted). */
+  private overQoS0Mark(): boolean {
+    const memory = this.memory;
+    if (memory.queuedBytes + memory.inflightBytes + memory.outputBytes + memory.retainedBytes < memory.qos0Mark) return false;
+    memory.droppedQoS0++;
+    return true;
+  }
+
   /** False when a queue bound dropped the entry. */
   private enqueue(session: Session, entry: Outgoing): boolean {
     if (session.enqueue(entry, this.options.maxQueuedMessages, this.options.maxQueuedBytes)) return true;
@@ -124,7 +138,7 @@ export class Delivery {
     }
     entry.packetId = packetId;
     entry.state = entry.qos === 1 ? 'awaiting-puback' : 'awaiting-pubrec';
-    session.inflight.set(packetId, entry);
+    session.addInflight(entry);
     connection.sendPublish(bytes, patchId);
     return true;
   }
@@ -204,7 +218,7 @@ export class Delivery {
   acknowledge(session: Session, packetId: number, state: OutgoingState): void {
     const entry = session.inflight.get(packetId);
     if (entry === undefined || entry.state !== state) return;
-    session.inflight.delete(packetId);
+    session.removeInflight(packetId);
     session.packetIds.release(packetId);
     this.drain(session);
   }

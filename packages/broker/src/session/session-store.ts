@@ -5,6 +5,7 @@ import { SessionTakenOverError } from '../errors.js';
 import { failConnection } from '../handlers/index.js';
 import { Message } from '../message.js';
 import type { SessionRecord, StoredOutgoing } from '../ports/persistence.js';
+import { subscriptionCost } from '../client-state.js';
 import { chooseSharedMember } from '../routing/share-selector.js';
 import type { ShareGroup } from '../routing/subscription-trie.js';
 import { NEVER_EXPIRES, type Outgoing, Session, type SessionSubscription } from './session.js';
@@ -51,7 +52,7 @@ export class SessionStore {
     }
     const present = session !== undefined;
     if (session === undefined) {
-      session = new Session(clientId);
+      session = new Session(clientId, this.broker.memory);
       this.sessions.set(clientId, session);
     } else {
       if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
@@ -66,6 +67,7 @@ export class SessionStore {
   /** Adds or replaces a subscription; true when it did not exist before. */
   subscribe(session: Session, subscription: SessionSubscription, trieFilter: string): boolean {
     const isNew = !session.subscriptions.has(subscription.topicFilter);
+    if (isNew) session.subscriptionBytes += subscriptionCost(subscription.topicFilter);
     session.subscriptions.set(subscription.topicFilter, subscription);
     this.broker.router.trie.add(trieFilter, session, subscription);
     return isNew;
@@ -73,6 +75,7 @@ export class SessionStore {
 
   unsubscribe(session: Session, filter: string, trieFilter: string, group: string | undefined): boolean {
     if (!session.subscriptions.delete(filter)) return false;
+    session.subscriptionBytes -= subscriptionCost(filter);
     this.broker.router.trie.remove(trieFilter, session, group);
     return true;
   }
@@ -117,7 +120,7 @@ export class SessionStore {
     const moved: Outgoing[] = [];
     for (const [packetId, entry] of session.inflight) {
       if (entry.state !== 'awaiting-puback' || !movable(entry)) continue;
-      session.inflight.delete(packetId);
+      session.removeInflight(packetId);
       session.packetIds.release(packetId);
       moved.push(entry);
     }
@@ -174,6 +177,7 @@ export class SessionStore {
       trie.remove(trieFilterOf(filter, subscription), session, subscription.group);
     }
     session.subscriptions.clear();
+    session.subscriptionBytes = 0;
     session.clearMessages();
     this.broker.unpersist(session.clientId);
     this.firePendingWill(session);
@@ -203,14 +207,14 @@ export class SessionStore {
 
   /** Rebuilds a session from its record (broker start). */
   restore(record: SessionRecord): void {
-    const session = new Session(record.clientId);
+    const session = new Session(record.clientId, this.broker.memory);
     session.expiryInterval = record.expiryInterval;
     session.disconnectedAt = record.disconnectedAt;
     this.sessions.set(record.clientId, session);
     for (const subscription of record.subscriptions) this.subscribe(session, subscription, trieFilterOf(subscription.topicFilter, subscription));
     for (const stored of record.inflight) {
       const entry = restoreOutgoing(stored);
-      session.inflight.set(entry.packetId, entry);
+      session.addInflight(entry);
       reserveId(session, entry.packetId);
     }
     for (const stored of record.queued) session.enqueue(restoreOutgoing(stored), Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);

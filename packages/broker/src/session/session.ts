@@ -1,5 +1,6 @@
 import { PacketIdAllocator, type QoS, type RetainHandling, type Will } from '@hato/protocol';
 import type { Connection } from '../connection.js';
+import type { MemoryBudget } from '../memory-budget.js';
 import type { Message } from '../message.js';
 import type { ShareGroup } from '../routing/subscription-trie.js';
 
@@ -47,10 +48,12 @@ export interface PendingWill {
 
 /**
  * Everything MQTT keeps for a client id between connections: subscriptions, QoS 1/2 state
- * in both directions and the queue of messages not yet sent [MQTT-4.1.0-1].
+ * in both directions and the queue of messages not yet sent [MQTT-4.1.0-1]. The bytes of
+ * queued and in-flight messages are charged to the broker's MemoryBudget as they come and go.
  */
 export class Session {
   readonly clientId: string;
+  private readonly memory: MemoryBudget;
   connection: Connection | undefined;
   /** Seconds after disconnect before the session is discarded; NEVER_EXPIRES for never. */
   expiryInterval = 0;
@@ -59,8 +62,12 @@ export class Session {
   disconnectedAt = 0;
   pendingWill: PendingWill | undefined;
   readonly subscriptions = new Map<string, SessionSubscription>();
-  /** Outgoing QoS 1/2 in flight, by packet id, in send order. */
+  /** Outgoing QoS 1/2 in flight, by packet id, in send order (change it through addInflight / removeInflight). */
   readonly inflight = new Map<number, Outgoing>();
+  /** Message bytes of the in-flight entries. */
+  inflightBytes = 0;
+  /** What the subscriptions cost in the client-state budget (see client-state.ts). */
+  subscriptionBytes = 0;
   readonly packetIds = new PacketIdAllocator();
   /** Incoming QoS 2 packet ids received and not yet released by PUBREL [MQTT-4.3.3-9]. */
   readonly incomingQos2 = new Set<number>();
@@ -76,8 +83,9 @@ export class Session {
   matchRetainAsPublished = false;
   matchSubscriptionIds: number[] | undefined;
 
-  constructor(clientId: string) {
+  constructor(clientId: string, memory: MemoryBudget) {
     this.clientId = clientId;
+    this.memory = memory;
   }
 
   get queueLength(): number {
@@ -91,9 +99,32 @@ export class Session {
       this.droppedMessages++;
       return false;
     }
+    entry.message.keep(); // no view into a read chunk or an encoder slab waits in a queue
+    entry.message.keep(); // no view into a read chunk or an encoder slab waits in a queue
     this.queue.push(entry);
     this.queuedBytes += size;
+    this.memory.chargeQueued(size);
     return true;
+  }
+
+  /** Puts an entry in flight under its packet id. */
+  addInflight(entry: Outgoing): void {
+    const size = entry.message.size;
+    entry.message.keep(); // in flight until acknowledged, maybe long: no view into a read chunk
+    this.inflight.set(entry.packetId, entry);
+    this.inflightBytes += size;
+    this.memory.chargeInflight(size);
+  }
+
+  /** Takes an entry out of flight (its id is released by the caller); undefined when unknown. */
+  removeInflight(packetId: number): Outgoing | undefined {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined) return undefined;
+    const size = entry.message.size;
+    this.inflight.delete(packetId);
+    this.inflightBytes -= size;
+    this.memory.releaseInflight(size);
+    return entry;
   }
 
   peekQueued(): Outgoing | undefined {
@@ -105,7 +136,9 @@ export class Session {
     const entry = this.queue[this.queueHead]!;
     this.queue[this.queueHead] = undefined as unknown as Outgoing;
     this.queueHead++;
-    this.queuedBytes -= entry.message.size;
+    const size = entry.message.size;
+    this.queuedBytes -= size;
+    this.memory.releaseQueued(size);
     if (this.queueHead === this.queue.length) {
       this.queue = [];
       this.queueHead = 0;
@@ -129,7 +162,9 @@ export class Session {
       const entry = this.queue[i]!;
       if (take(entry)) {
         taken.push(entry);
-        this.queuedBytes -= entry.message.size;
+        const size = entry.message.size;
+        this.queuedBytes -= size;
+        this.memory.releaseQueued(size);
       } else kept.push(entry);
     }
     this.queue = kept;
@@ -141,9 +176,12 @@ export class Session {
   clearMessages(): void {
     for (const id of this.inflight.keys()) this.packetIds.release(id);
     this.inflight.clear();
+    this.memory.releaseInflight(this.inflightBytes);
+    this.inflightBytes = 0;
     this.incomingQos2.clear();
     this.queue = [];
     this.queueHead = 0;
+    this.memory.releaseQueued(this.queuedBytes);
     this.queuedBytes = 0;
   }
 }

@@ -1,8 +1,9 @@
 /**
- * Failed logins per IP address. After the n-th failure in a row an address is blocked for
- * min(baseDelayMs · 2^(n-1), maxDelayMs): the failing CONNECT's refusal waits that long, and
- * any other CONNECT from it during that time is refused when the block ends, without its
- * password being checked (so parallel connections gain nothing and cost no hashing).
+ * Failed logins per IP address. The n-th failure in a row costs d = min(baseDelayMs ·
+ * 2^(n-1), maxDelayMs): the failing CONNECT's refusal waits d, and the address stays blocked
+ * for d after that refusal. A CONNECT from a blocked address waits for the block's end and is
+ * refused without its password being checked (so a retry at once, or parallel connections,
+ * gain nothing and cost no hashing): at most one guess per 2·d.
  * A success clears the address; a record not touched for `forgetAfterMs` starts over.
  * At most `maxAddresses` are tracked (the least recently failed is forgotten first).
  * `maxDelayMs` must stay below the broker's connectTimeoutMs (10 s by default).
@@ -43,14 +44,14 @@ export class LoginThrottle {
     return record === undefined ? 0 : Math.max(0, record.blockedUntil - this.now());
   }
 
-  /** Records a failure; returns how long its refusal waits (the block it starts). */
+  /** Records a failure; returns how long its refusal waits (the block lasts twice that). */
   failed(address: string): number {
     const now = this.now();
     const record = this.current(address) ?? { count: 0, blockedUntil: 0, last: 0 };
     record.count++;
     record.last = now;
     const delay = Math.min(this.baseDelayMs * 2 ** Math.min(record.count - 1, 30), this.maxDelayMs);
-    record.blockedUntil = now + delay;
+    record.blockedUntil = now + 2 * delay;
     // Re-inserted so the Map's order is least recently failed first.
     this.records.delete(address);
     this.records.set(address, record);

@@ -74,6 +74,8 @@ export class TopicAliasSender {
 export class TopicAliasReceiver {
   readonly maximum: number;
   private topics: (string | undefined)[] = [];
+  /** Total length of the topics mapped now: what the mappings hold (a broker charges it to a budget). */
+  bytes = 0;
 
   constructor(maximum: number) {
     this.maximum = Number.isInteger(maximum) && maximum > 0 ? Math.min(maximum, 65_535) : 0;
@@ -93,6 +95,7 @@ export class TopicAliasReceiver {
       throw new MqttError(ReasonCode.TopicAliasInvalid, `topic alias ${alias} outside 1..${this.maximum}`);
     }
     if (topic.length > 0) {
+      this.bytes += topic.length - (this.topics[alias]?.length ?? 0);
       this.topics[alias] = topic;
       return topic;
     }
@@ -104,5 +107,6 @@ export class TopicAliasReceiver {
   /** Forgets every mapping (new network connection). */
   reset(): void {
     this.topics = [];
+    this.bytes = 0;
   }
 }
