@@ -12,8 +12,8 @@ export interface Client {
   readonly keepAlive: number;
   /** Remote address as the transport reports it, when it does. */
   readonly remoteAddress: string | undefined;
-  /** What the listener established: its name, and a user name from a TLS client certificate. */
-  readonly transport: TransportInfo;
+  /** What the listener established: its name, and a user name from a TLS client certificate (always set by the broker). */
+  readonly transport?: TransportInfo;
   /** QoS 0 messages dropped for this client by the slow-consumer policy. */
   readonly droppedMessages: number;
 }

@@ -42,7 +42,7 @@ describe('listener protocolVersions', () => {
 
   it('hooks see the listener name as client.transport.listener', async () => {
     const seen: (string | undefined)[] = [];
-    broker = new Broker({ hooks: { authenticate: (client: Client) => seen.push(client.transport.listener) > 0 } });
+    broker = new Broker({ hooks: { authenticate: (client: Client) => seen.push(client.transport?.listener) > 0 } });
     const { port } = await broker.listen({ port: 0, host: '127.0.0.1', name: 'inside' });
     await connect(port, 4);
     expect(seen).toEqual(['inside']);
@@ -83,7 +83,7 @@ describe('WebSocket allowedOrigins', () => {
     broker = new Broker();
     const { port } = await broker.listenWebSocket({ port: 0, host: '127.0.0.1', allowedOrigins: ['https://app.example.com'] });
     expect(await upgrade(port, { Origin: 'https://evil.example.net' })).toEqual({ status: 403 });
-    for (const headers of [{ Origin: 'https://app.example.com' }, {}]) {
+    for (const headers of [{ Origin: 'https://app.example.com' }, {}] as Record<string, string>[]) {
       const result = await upgrade(port, headers);
       expect('open' in result).toBe(true);
       if ('open' in result) result.open.terminate();

@@ -1,0 +1,56 @@
+import type { Broker, BrokerHooks, Client, Logger } from '@hato/broker';
+
+/**
+ * The password file / ACL and $SYS / admin modules (security/, observability/), loaded only
+ * when the config asks for them so a plain `hato broker` does not load them.
+ */
+
+export interface AccessControl {
+  hooks: BrokerHooks;
+  reload(): Promise<void>;
+}
+
+interface SecurityModule {
+  createAccessControl(options: { passwordFile?: string; aclFile?: string; allowAnonymous: boolean; logger: Logger }): Promise<AccessControl>;
+}
+
+interface ObservabilityModule {
+  startSys(broker: Broker, options: { intervalSeconds: number }): { stop(): void };
+  startAdmin(broker: Broker, options: { port: number; host: string; isReady: () => boolean }): Promise<{ port: number; close(): Promise<void> }>;
+}
+
+// Specifiers in variables: the modules are optional at build time.
+const SECURITY = '../security/access-control.js';
+const OBSERVABILITY = '../observability/index.js';
+
+async function load<T>(specifier: string, what: string): Promise<T> {
+  try {
+    return (await import(specifier)) as T;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') throw new Error(`${what} is not available in this build`);
+    throw err;
+  }
+}
+
+export async function createAccessControl(options: { passwordFile?: string; aclFile?: string; allowAnonymous: boolean; logger: Logger }): Promise<AccessControl> {
+  const module = await load<SecurityModule>(SECURITY, 'password and ACL files support');
+  return module.createAccessControl(options);
+}
+
+export async function loadObservability(): Promise<ObservabilityModule> {
+  return load<ObservabilityModule>(OBSERVABILITY, '$SYS and the admin listener');
+}
+
+/**
+ * A client whose user name comes from its TLS certificate (useCommonNameAsUsername) was
+ * authenticated by the TLS handshake: the password check is skipped for it, as Mosquitto's
+ * use_identity_as_username does; the ACL still applies to that user name.
+ */
+export function trustCertificateUsers(hooks: BrokerHooks): BrokerHooks {
+  const authenticate = hooks.authenticate;
+  if (authenticate === undefined) return hooks;
+  return {
+    ...hooks,
+    authenticate: (client: Client, username, password) => (client.transport?.username !== undefined ? true : authenticate.call(hooks, client, username, password)),
+  };
+}

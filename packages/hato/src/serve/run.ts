@@ -1,0 +1,149 @@
+import { Broker, type BrokerOptions } from '@hato/broker';
+import type { Logger } from 'pino';
+import type { EffectiveConfig } from '../config/effective.js';
+import { BROKER_OPTION_KEYS } from '../config/schema.js';
+import { type AccessControl, createAccessControl, loadObservability, trustCertificateUsers } from './extensions.js';
+import { type RunningListener, reloadCertificates, startListeners } from './listeners.js';
+
+/** SIGTERM/SIGINT: past this, the broker stops waiting for connections to close and exits 1. */
+export const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/** The BrokerOptions part of the config (the core never sees the file). */
+export function brokerOptionsOf(config: EffectiveConfig): BrokerOptions {
+  const options: Record<string, unknown> = {};
+  for (const key of BROKER_OPTION_KEYS) if (config[key] !== undefined) options[key] = config[key];
+  return options as BrokerOptions;
+}
+
+function needsAccessControl(config: EffectiveConfig): boolean {
+  return config.passwordFile !== undefined || config.aclFile !== undefined || !config.allowAnonymous;
+}
+
+function logClients(broker: Broker, logger: Logger): void {
+  broker.on('clientConnected', (client) =>
+    logger.info({ clientId: client.id, version: client.protocolVersion, address: client.remoteAddress, listener: client.transport?.listener }, 'client connected'),
+  );
+  broker.on('clientDisconnected', (client, reason) => logger.info({ clientId: client.id, reason: reason?.message }, 'client disconnected'));
+  broker.on('clientError', (client, error) => logger.debug({ clientId: client.id, reasonCode: error.reasonCode, err: error.message }, 'client error'));
+}
+
+/** The start-up line: the first port of each kind (null when none), and every listener. */
+function listeningLine(listeners: readonly RunningListener[], adminPort: number | undefined): Record<string, unknown> {
+  const first = (type: string) => listeners.find((running) => running.config.type === type)?.listener.port ?? null;
+  return {
+    host: listeners[0]?.config.host ?? null,
+    port: first('tcp'),
+    wsPort: first('ws'),
+    tlsPort: first('tls'),
+    wssPort: first('wss'),
+    adminPort: adminPort ?? null,
+    listeners: listeners.map(({ config, name, listener }) => ({ name, type: config.type, host: config.host ?? null, port: listener.port })),
+  };
+}
+
+interface Running {
+  broker: Broker;
+  listeners: RunningListener[];
+  access: AccessControl | undefined;
+  sys: { stop(): void } | undefined;
+  admin: { port: number; close(): Promise<void> } | undefined;
+  ready: boolean;
+}
+
+async function startObservability(running: Running, config: EffectiveConfig, logger: Logger): Promise<void> {
+  if (config.admin === undefined && config.sysInterval === 0) return;
+  let module: Awaited<ReturnType<typeof loadObservability>>;
+  try {
+    module = await loadObservability();
+  } catch (err) {
+    if (config.admin !== undefined) throw err;
+    logger.warn({ err: (err as Error).message }, '$SYS topics are not published');
+    return;
+  }
+  if (config.sysInterval > 0) running.sys = module.startSys(running.broker, { intervalSeconds: config.sysInterval });
+  if (config.admin !== undefined) {
+    const admin = config.admin;
+    running.admin = await module.startAdmin(running.broker, { port: admin.port, host: admin.host ?? '127.0.0.1', isReady: () => running.ready });
+  }
+}
+
+/** Stops everything, in order: $SYS, listeners and clients (wills published), the admin listener. */
+async function stop(running: Running): Promise<void> {
+  running.ready = false;
+  running.sys?.stop();
+  await running.broker.close({ publishWills: true });
+  await running.admin?.close();
+}
+
+/** SIGHUP: password file and ACL, then TLS certificates; a part that fails keeps its old set. */
+async function reload(running: Running, logger: Logger): Promise<void> {
+  logger.info('reloading (SIGHUP)');
+  if (running.access !== undefined) {
+    try {
+      await running.access.reload();
+      logger.info('password file and ACL reloaded');
+    } catch (err) {
+      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'password file / ACL reload failed: keeping the previous ones');
+    }
+  }
+  reloadCertificates(running.listeners, logger);
+  logger.info('reload done');
+}
+
+/** Starts the broker, its listeners and extras; undefined (after logging why) when it cannot start. */
+async function start(config: EffectiveConfig, logger: Logger): Promise<Running | undefined> {
+  const access = needsAccessControl(config)
+    ? await createAccessControl({ passwordFile: config.passwordFile, aclFile: config.aclFile, allowAnonymous: config.allowAnonymous, logger })
+    : undefined;
+  const options = brokerOptionsOf(config);
+  const broker = new Broker({ ...options, logger, ...(access === undefined ? {} : { hooks: trustCertificateUsers(access.hooks) }) });
+  logClients(broker, logger);
+  const running: Running = { broker, listeners: [], access, sys: undefined, admin: undefined, ready: false };
+  try {
+    running.listeners = await startListeners(broker, config.listeners);
+    await startObservability(running, config, logger);
+  } catch (err) {
+    logger.error({ err: err instanceof Error ? err.message : String(err) }, 'hato broker could not start');
+    await stop(running);
+    return undefined;
+  }
+  return running;
+}
+
+/** Runs until SIGTERM/SIGINT; SIGHUP reloads. Resolves with the exit code. */
+export async function serve(config: EffectiveConfig, logger: Logger): Promise<number> {
+  const running = await start(config, logger);
+  if (running === undefined) return 1;
+  if (config.localOnly) {
+    logger.warn('local only mode: no password file and no config listener, so hato listens on loopback only; use --host 0.0.0.0 or a listener in a config file to open it');
+  }
+  running.ready = true;
+  logger.info(listeningLine(running.listeners, running.admin?.port), 'hato broker listening');
+  let reloading = Promise.resolve();
+  const onHup = (): void => {
+    reloading = reloading.then(() => reload(running, logger));
+  };
+  process.on('SIGHUP', onHup);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  logger.info({ signal }, 'shutting down');
+  // A second signal while shutting down ends the process at once.
+  const force = (): never => process.exit(1);
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  process.off('SIGHUP', onHup);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(resolve, SHUTDOWN_TIMEOUT_MS, 'timeout');
+  });
+  const outcome = await Promise.race([stop(running).then(() => 'stopped' as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    logger.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'shutdown took too long: exiting anyway');
+    return 1;
+  }
+  logger.info('hato broker stopped');
+  return 0;
+}

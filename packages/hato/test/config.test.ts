@@ -1,0 +1,130 @@
+// The config file: validation messages name the key path, ${ENV} substitution, flags over
+// the file, the secure defaults, and --print-config masking.
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${ENV} is the config file syntax under test
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { effectiveConfig, printable, StartRefusedError } from '../src/config/effective.js';
+import { ConfigError, loadConfigFile, validateConfig } from '../src/config/load.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'hato-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function problems(raw: unknown, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    validateConfig(raw, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('config validation', () => {
+  it('names the key path and the reason of each problem', () => {
+    const found = problems({
+      listeners: [{ type: 'tcp', port: 1883 }, { type: 'tcp', port: 70000 }, { type: 'quic', port: 1 }, { type: 'tls', port: 8883 }],
+      maxKeepAlive: 'soon',
+      maximumQoS: 3,
+      colour: 'blue',
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'listeners[1].port: must be 0-65535 (0 picks a free port)',
+        'listeners[2].type: must be one of tcp, tls, ws, wss',
+        'listeners[3].cert: required for a tls listener',
+        'listeners[3].key: required for a tls listener',
+        'maxKeepAlive: must be 1-65535',
+        'maximumQoS: must be 0, 1 or 2',
+        'colour: unknown key',
+      ]),
+    );
+    expect(found).toHaveLength(7);
+  });
+
+  it('refuses options that do not belong to the listener type', () => {
+    expect(problems({ listeners: [{ type: 'tcp', port: 1, path: '/mqtt', cert: 'c' }] })).toEqual([
+      'listeners[0].cert: only for tls and wss listeners, not tcp',
+      'listeners[0].path: only for ws and wss listeners, not tcp',
+    ]);
+    expect(problems({ listeners: [{ type: 'tls', port: 1, cert: 'c', key: 'k', useCommonNameAsUsername: true }] })).toEqual([
+      'listeners[0].useCommonNameAsUsername: needs requireClientCert: true',
+    ]);
+    expect(problems({ listeners: [{ type: 'ws', port: 1, protocolVersions: [4, 6] }] })).toEqual(['listeners[0].protocolVersions[1]: must be 3, 4 or 5']);
+  });
+
+  it('accepts memory persistence and cluster, refuses the adapters that are not available yet', () => {
+    expect(problems({ persistence: 'memory', cluster: { type: 'memory' } })).toEqual([]);
+    expect(problems({ persistence: 'sqlite', cluster: 'redis' })).toEqual([
+      "persistence: 'sqlite' persistence is not available yet (only 'memory' for now)",
+      "cluster: 'redis' cluster is not available yet (only 'memory' for now)",
+    ]);
+    expect(problems({ persistence: 'mongo' })).toEqual(["persistence: must be 'memory' (got 'mongo'; sqlite and redis are not available yet)"]);
+  });
+
+  it('substitutes ${ENV} (numbers too), ${ENV:-default}, and names the key of a missing variable', () => {
+    const config = validateConfig({ maxKeepAlive: '${KEEP}', listeners: [{ type: 'tcp', port: '${PORT:-1884}', host: '${HOST}' }] }, { KEEP: '60', HOST: '127.0.0.2' });
+    expect(config.maxKeepAlive).toBe(60);
+    expect(config.listeners).toEqual([{ type: 'tcp', port: 1884, host: '127.0.0.2' }]);
+    expect(problems({ listeners: [{ type: 'tls', port: 1, cert: 'c', key: 'k', passphrase: '${TLS_PASS}' }] })).toEqual([
+      'listeners[0].passphrase: environment variable TLS_PASS is not set',
+    ]);
+  });
+
+  it('reads YAML, JSON and .mjs files; paths are relative to the file', async () => {
+    writeFileSync(join(dir, 'a.yaml'), 'listeners:\n  - type: tls\n    port: 8883\n    cert: certs/s.crt\n    key: /abs/s.key\npasswordFile: passwd\n');
+    writeFileSync(join(dir, 'b.json'), JSON.stringify({ maxKeepAlive: 30 }));
+    writeFileSync(join(dir, 'c.mjs'), 'export default { receiveMaximum: 10 };\n');
+    const yaml = await loadConfigFile(join(dir, 'a.yaml'));
+    expect(yaml.listeners?.[0]).toMatchObject({ cert: join(dir, 'certs/s.crt'), key: '/abs/s.key' });
+    expect(yaml.passwordFile).toBe(join(dir, 'passwd'));
+    expect((await loadConfigFile(join(dir, 'b.json'))).maxKeepAlive).toBe(30);
+    expect((await loadConfigFile(join(dir, 'c.mjs'))).receiveMaximum).toBe(10);
+    await expect(loadConfigFile(join(dir, 'missing.yaml'))).rejects.toThrow(/cannot read/);
+  });
+});
+
+describe('effective config and secure defaults', () => {
+  it('no config, no password file, no --host: loopback only (local only mode)', () => {
+    const config = effectiveConfig(undefined, { port: 0 });
+    expect(config.localOnly).toBe(true);
+    expect(config.listeners).toEqual([
+      { type: 'tcp', port: 0, host: '127.0.0.1' },
+      { type: 'ws', port: 8083, host: '127.0.0.1' },
+    ]);
+    expect(config.allowAnonymous).toBe(true);
+  });
+
+  it('open beyond loopback: refused without a password file or an explicit allowAnonymous', () => {
+    expect(() => effectiveConfig(undefined, { host: '0.0.0.0' })).toThrow(StartRefusedError);
+    expect(() => effectiveConfig({ listeners: [{ type: 'tcp', port: 1883 }] }, {})).toThrow(/password file/);
+    expect(effectiveConfig(undefined, { host: '0.0.0.0', allowAnonymous: true }).allowAnonymous).toBe(true);
+    const withPasswords = effectiveConfig({ listeners: [{ type: 'tcp', port: 1883 }] }, { passwordFile: '/x' });
+    expect([withPasswords.localOnly, withPasswords.allowAnonymous]).toEqual([false, false]);
+  });
+
+  it('flags override the file: ports of the first listener of a kind, --host for all, --no-ws', () => {
+    const file = validateConfig({
+      allowAnonymous: true,
+      listeners: [
+        { type: 'tcp', port: 1883, host: '10.0.0.1' },
+        { type: 'ws', port: 8083 },
+        { type: 'tcp', port: 1884 },
+      ],
+    });
+    const config = effectiveConfig(file, { port: 2883, host: '127.0.0.1', noWs: true, adminPort: 9100 });
+    expect(config.listeners).toEqual([
+      { type: 'tcp', port: 2883, host: '127.0.0.1' },
+      { type: 'tcp', port: 1884, host: '127.0.0.1' },
+    ]);
+    expect(config.admin).toEqual({ port: 9100, host: '127.0.0.1' });
+  });
+
+  it('--print-config masks secrets', () => {
+    const file = validateConfig({ listeners: [{ type: 'tls', port: 8883, host: '127.0.0.1', cert: 'c', key: 'k', passphrase: 'hunter2' }] });
+    const printed = JSON.stringify(printable(effectiveConfig(file, {})));
+    expect(printed).not.toContain('hunter2');
+    expect(printed).toContain('"passphrase":"********"');
+  });
+});
