@@ -1,4 +1,5 @@
-// `npm run bench`: the broker benchmark (bench/run.js), the latency percentiles (bench/latency.js), then the client benchmark
+// `npm run bench`: the broker benchmark (bench/run.js), the latency percentiles (bench/latency.js),
+// the cost of idle connections (bench/connections.js), then the client benchmark
 // (bench/client.js) twice: against hato's broker, where the clients' own cost shows, and
 // against Mosquitto (when installed), the reference broker, with the bundle sizes. Each runs in
 // its own process with this process's stdio, one after the other so they do not compete for
@@ -12,6 +13,7 @@ const hasMosquitto = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].some((p) => e
 const runs = [
   ['run.js'],
   ['latency.js'],
+  ['connections.js'],
   ['client.js', '--broker', 'hato', ...(hasMosquitto ? ['--no-bundle'] : [])],
   ...(hasMosquitto ? [['client.js', '--broker', 'mosquitto']] : []),
 ];

@@ -1,6 +1,6 @@
 // Shared by the benchmark orchestrators (bench/run.js, bench/client.js): free ports, child
 // process requests over IPC, CPU accounting from /proc, and a throwaway Mosquitto.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -55,14 +55,39 @@ export function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** Starts Mosquitto on a free loopback port with `extraLines` of config; → { port, pid, stop }. */
-export async function startMosquitto(extraLines = []) {
+/**
+ * `[command, args]` for spawn that runs `argv` with RLIMIT_NOFILE raised to `nofile`, or as far
+ * as the hard limit allows (Node cannot raise its own); `exec` keeps the pid.
+ */
+export function withNofile(nofile, argv) {
+  return ['sh', ['-c', `ulimit -n ${nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`, 'sh', ...argv]];
+}
+
+/** The hard RLIMIT_NOFILE a child process can raise its limit to. */
+export function hardNofile() {
+  const out = spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim();
+  return out === 'unlimited' ? Number.POSITIVE_INFINITY : Number(out);
+}
+
+/** Resident set size of a process in bytes (VmRSS in /proc/PID/status). */
+export function rssBytes(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+}
+
+/**
+ * Starts Mosquitto on a free loopback port with `extraLines` of config; → { port, pid, stop }.
+ * `nofile` raises its open-file limit (for many connections).
+ */
+export async function startMosquitto(extraLines = [], nofile = 0) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'hato-bench-'));
   const conf = join(dir, 'mosquitto.conf');
   const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', ...extraLines];
   writeFileSync(conf, `${lines.join('\n')}\n`);
-  const child = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+  const argv = [MOSQUITTO, '-c', conf];
+  const [command, args] = nofile > 0 ? withNofile(nofile, argv) : [argv[0], argv.slice(1)];
+  const child = spawn(command, args, { stdio: 'ignore' });
   await waitForPort(port);
   const stop = async () => {
     child.kill('SIGKILL');

@@ -201,12 +201,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
         // [MQTT-3.3.1-10] [MQTT-3.3.1-11] an empty retained message deletes, and is not stored.
         if (this.retained.delete(message.topic)) this.store(this.persistence.deleteRetained, message.topic);
       } else {
-        // [MQTT-3.3.1-5] the retained message replaces the topic's previous one. The payload
-        // may be a view into a large socket read buffer: keep a compact copy instead.
-        const payload = message.payload;
-        const kept = payload.byteLength === payload.buffer.byteLength ? message : Message.restore({ ...message, payload: payload.slice() });
-        this.retained.set(kept);
-        this.store(this.persistence.setRetained, kept);
+        // [MQTT-3.3.1-5] the retained message replaces the topic's previous one. It outlives
+        // the packet: no view into the read chunk (Buffer#slice would have made another view).
+        message.keep();
+        this.retained.set(message);
+        this.store(this.persistence.setRetained, message);
       }
     }
     const matched = this.router.route(message);

@@ -1,5 +1,6 @@
 import type { StoredMessage } from './ports/persistence.js';
-import { encode, type Properties, type ProtocolVersion, type PublishPacket, type QoS, setPublishPacketId } from '@hato/protocol';
+import { encode, encodedLength, encodeInto, type Properties, type ProtocolVersion, type PublishPacket, type QoS, setPublishPacketId } from '@hato/protocol';
+import { ownBytes, ownProperties } from './owned.js';
 
 /**
  * An application message inside the broker: built once per incoming PUBLISH (or will)
@@ -7,14 +8,20 @@ import { encode, type Properties, type ProtocolVersion, type PublishPacket, type
  *
  * Its encodings are cached per variant (3.x / 5.0, QoS, retain) so a message fanned out
  * to many subscribers is encoded at most six times [DESIGN: encode once, write many].
+ *
+ * Made from a PUBLISH, its payload (and correlation data) are views into the read chunk the
+ * packet came in, and its cached encodings views into the encoder's 64 KiB slabs: free while
+ * the message lives only as long as the packet's routing. Whatever keeps it longer (a session
+ * queue, the in-flight window, the retained store) calls `keep()` first [DESIGN].
  */
 export class Message {
   readonly topic: string;
-  readonly payload: Uint8Array;
+  /** Do not keep a reference beyond the routing of the message (see `keep`). */
+  payload: Uint8Array;
   readonly qos: QoS;
   readonly retain: boolean;
   /** 5.0 properties forwarded to subscribers (no topic alias, no subscription identifiers). */
-  readonly properties: Properties | undefined;
+  properties: Properties | undefined;
   /** Epoch ms after which the message must not be delivered; 0 = never [MQTT-3.3.2-5]. */
   readonly expiresAt: number;
   /** Client id of the publisher (for 5.0 No Local), undefined for broker-made messages. */
@@ -25,6 +32,8 @@ export class Message {
   private firstVariant = -1;
   private firstBytes: Uint8Array | undefined;
   private cache: (Uint8Array | undefined)[] | undefined;
+  /** `keep()` was called: everything it holds is its own, and new cached encodings are too. */
+  private kept = false;
 
   /** `properties` are the forwarded ones (see `create`). */
   constructor(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined, origin: string | undefined, expiresAt: number) {
@@ -51,6 +60,30 @@ export class Message {
 
   static restore(stored: StoredMessage): Message {
     return new Message(stored.topic, stored.payload, stored.qos, stored.retain, stored.properties, stored.origin, stored.expiresAt);
+  }
+
+  /**
+   * The message outlives its packet: payload and correlation data become exact-size copies
+   * (when they are views into a larger buffer), cached encodings in shared slabs are dropped
+   * (re-encoded, into buffers of their own, when needed). Once per message; free for one made
+   * from bytes of its own.
+   */
+  keep(): void {
+    if (this.kept) return;
+    this.kept = true;
+    this.payload = ownBytes(this.payload);
+    if (this.properties !== undefined) this.properties = ownProperties(this.properties);
+    if (this.firstBytes !== undefined && this.firstBytes.byteLength !== this.firstBytes.buffer.byteLength) {
+      this.firstVariant = -1;
+      this.firstBytes = undefined;
+    }
+    const cache = this.cache;
+    if (cache !== undefined) {
+      for (let i = 0; i < cache.length; i++) {
+        const bytes = cache[i];
+        if (bytes !== undefined && bytes.byteLength !== bytes.buffer.byteLength) cache[i] = undefined;
+      }
+    }
   }
 
   isExpired(now: number): boolean {
@@ -82,7 +115,7 @@ export class Message {
     if (index === this.firstVariant) return this.firstBytes!;
     let shared = this.cache?.[index];
     if (shared === undefined) {
-      shared = this.encodeFresh(version, qos, retain, qos === 0 ? 0 : 1, false, undefined, now);
+      shared = this.encodeFresh(version, qos, retain, qos === 0 ? 0 : 1, false, undefined, now, 0, true, this.kept);
       if (this.firstVariant === -1) {
         this.firstVariant = index;
         this.firstBytes = shared;
@@ -102,7 +135,8 @@ export class Message {
     return this.encodeFresh(5, qos, retain, packetId, dup, subscriptionIds, now, alias, withTopic);
   }
 
-  private encodeFresh(version: ProtocolVersion, qos: QoS, retain: boolean, packetId: number, dup: boolean, subscriptionIds: number[] | undefined, now: number, alias = 0, withTopic = true): Uint8Array {
+  /** `own`: into a buffer of its own (cached by a kept message), not a view into a shared slab. */
+  private encodeFresh(version: ProtocolVersion, qos: QoS, retain: boolean, packetId: number, dup: boolean, subscriptionIds: number[] | undefined, now: number, alias = 0, withTopic = true, own = false): Uint8Array {
     const packet: PublishPacket = { type: 'publish', topic: withTopic ? this.topic : '', payload: this.payload, qos, retain, dup };
     if (qos > 0) packet.packetId = packetId;
     if (version === 5) {
@@ -115,7 +149,10 @@ export class Message {
       if (subscriptionIds !== undefined) properties = { ...properties, subscriptionIdentifiers: subscriptionIds };
       if (properties !== undefined) packet.properties = properties;
     }
-    return encode(packet, version);
+    if (!own) return encode(packet, version);
+    const bytes = new Uint8Array(encodedLength(packet, version));
+    encodeInto(packet, version, bytes, 0);
+    return bytes;
   }
 }
 

@@ -5,6 +5,10 @@
  *   (payload, correlation data, password) are `subarray` views of that chunk, so callers
  *   must not reuse a pushed chunk's memory.
  * - A packet split across chunks is gathered once, when its last byte has arrived.
+ * - Nothing pins a pushed chunk once its packets are decoded: the reader lets go of it after
+ *   each packet, and while waiting for the rest of a packet the decoder keeps only the bytes it
+ *   still needs, copied to their exact size when the chunk holding them is much larger
+ *   (an idle connection whose last read was a 64 KiB chunk keeps none of it).
  * - `maximumPacketSize` is checked as soon as the fixed header is read, before any of
  *   the body is waited for, so an announced 256 MB packet costs nothing.
  * - Errors are DecodeError subclasses only; after one the decoder is poisoned and
@@ -26,6 +30,11 @@ export interface DecoderOptions {
 /** Fixed header (5) + largest remaining length (268,435,455). */
 const MAX_PACKET = 268_435_460;
 const EMPTY = new Uint8Array(0);
+/**
+ * Bytes of a chunk's memory the decoder may keep alive beyond the unread bytes it needs while
+ * it waits; past this, the unread bytes are copied out (at most one partial packet's worth).
+ */
+const SLACK = 1024;
 
 export class Decoder {
   protocolVersion: ProtocolVersion | undefined;
@@ -62,7 +71,8 @@ export class Decoder {
       this.cur = chunk;
       this.pos = 0;
     } else {
-      this.queue.push(chunk);
+      // Queued only behind an unfinished packet; a view into a larger buffer would keep it alive.
+      this.queue.push(chunk.buffer.byteLength - n > SLACK ? copyOf(chunk, 0) : chunk);
     }
     this.avail += n;
   }
@@ -80,9 +90,11 @@ export class Decoder {
   }
 
   private step(): Packet | null {
-    if (this.typeCode < 0 && !this.readFixedHeader()) return null;
+    if ((this.typeCode < 0 && !this.readFixedHeader()) || this.avail < this.remaining) {
+      this.keepOnlyUnread();
+      return null;
+    }
     const length = this.remaining;
-    if (this.avail < length) return null;
     const r = this.reader;
     let buf = this.cur;
     let start = this.pos;
@@ -95,14 +107,32 @@ export class Decoder {
     const typeCode = this.typeCode;
     this.typeCode = -1;
     r.reset(buf, start, start + length, this.protocolVersion === 5);
-    if (typeCode === 1) {
-      const connect = decodeConnect(r, this.flags);
-      if (this.protocolVersion === undefined) this.protocolVersion = connect.protocolVersion;
-      return connect;
+    try {
+      if (typeCode === 1) {
+        const connect = decodeConnect(r, this.flags);
+        if (this.protocolVersion === undefined) this.protocolVersion = connect.protocolVersion;
+        return connect;
+      }
+      const version = this.protocolVersion;
+      if (version === undefined) throw new ProtocolError('first packet is not CONNECT [MQTT-3.1.0-1]');
+      return decodeBody(r, typeCode, this.flags, version);
+    } finally {
+      // The packet's views (payload, password, ...) are its own; the reader keeps no chunk.
+      r.reset(EMPTY, 0, 0, false);
     }
-    const version = this.protocolVersion;
-    if (version === undefined) throw new ProtocolError('first packet is not CONNECT [MQTT-3.1.0-1]');
-    return decodeBody(r, typeCode, this.flags, version);
+  }
+
+  /**
+   * Waiting for more bytes: when the current chunk's memory is much larger than its unread
+   * bytes (a partial packet at the end of a big read), those bytes are copied out so that
+   * the chunk can go. The copy is at most one packet's worth (its size was checked).
+   */
+  private keepOnlyUnread(): void {
+    const cur = this.cur;
+    const unread = cur.length - this.pos;
+    if (cur.buffer.byteLength - unread <= SLACK) return;
+    this.cur = unread === 0 ? EMPTY : copyOf(cur, this.pos);
+    this.pos = 0;
   }
 
   /** Reads type, flags and remaining length if all their bytes are there. */
@@ -190,4 +220,11 @@ export class Decoder {
     }
     return out;
   }
+}
+
+/** An exact-size copy of `view` from `start` (not Buffer#slice, which makes a view). */
+function copyOf(view: Uint8Array, start: number): Uint8Array {
+  const out = new Uint8Array(view.length - start);
+  out.set(start === 0 ? view : view.subarray(start));
+  return out;
 }

@@ -100,7 +100,6 @@ export class Session {
       return false;
     }
     entry.message.keep(); // no view into a read chunk or an encoder slab waits in a queue
-    entry.message.keep(); // no view into a read chunk or an encoder slab waits in a queue
     this.queue.push(entry);
     this.queuedBytes += size;
     this.memory.chargeQueued(size);
