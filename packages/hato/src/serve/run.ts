@@ -21,7 +21,10 @@ function needsAccessControl(config: EffectiveConfig): boolean {
 
 function logClients(broker: Broker, logger: Logger): void {
   broker.on('clientConnected', (client) =>
-    logger.info({ clientId: client.id, version: client.protocolVersion, address: client.remoteAddress, listener: client.transport?.listener }, 'client connected'),
+    logger.info(
+      { clientId: client.id, username: client.username, version: client.protocolVersion, address: client.remoteAddress, listener: client.transport?.listener },
+      'client connected',
+    ),
   );
   broker.on('clientDisconnected', (client, reason) => logger.info({ clientId: client.id, reason: reason?.message }, 'client disconnected'));
   broker.on('clientError', (client, error) => logger.debug({ clientId: client.id, reasonCode: error.reasonCode, err: error.message }, 'client error'));
