@@ -4,8 +4,27 @@
 import { Broker } from '@hato/broker';
 
 const later = (value) => new Promise((resolve) => setImmediate(() => resolve(value)));
+const boom = (where) => new Error(`fuzz: ${where} hook failed on purpose`);
+const rejectLater = (where) => new Promise((_resolve, reject) => setImmediate(() => reject(boom(where))));
 
-/** 'FUZZ' method: Authentication Data 0 (or none) succeeds, 1 asks for one more AUTH, 2 fails, 3 succeeds asynchronously. */
+/**
+ * A hook's answer by a marker in the user name or topic: 'deny', 'async' (true later),
+ * 'throw' (throws), 'reject' (a promise that rejects), else true. Hooks that fail must end
+ * at most that connection (issue 8 §1).
+ */
+function hookAnswer(marker, where) {
+  if (marker === undefined) return true;
+  if (marker.includes('deny')) return false;
+  if (marker.includes('async')) return later(true);
+  if (marker.includes('throw')) throw boom(where);
+  if (marker.includes('reject')) return rejectLater(where);
+  return true;
+}
+
+/**
+ * 'FUZZ' method: Authentication Data 0 (or none) succeeds, 1 asks for one more AUTH, 2 fails,
+ * 3 succeeds asynchronously, 4 throws, 5 rejects.
+ */
 const fuzzAuth = {
   name: 'FUZZ',
   begin() {
@@ -15,6 +34,8 @@ const fuzzAuth = {
         if (b === 1) return { outcome: 'continue', data: Uint8Array.of(0) };
         if (b === 2) return { outcome: 'failure' };
         if (b === 3) return later({ outcome: 'success' });
+        if (b === 4) throw boom('auth step');
+        if (b === 5) return rejectLater('auth step');
         return { outcome: 'success' };
       },
     };
@@ -48,9 +69,17 @@ const broker = new Broker({
   ...PROFILES[profile],
   authMethods: [fuzzAuth],
   hooks: {
-    authenticate: (_client, username) => (username === 'deny' ? false : username === 'async' ? later(true) : true),
-    authorizePublish: (_client, packet) => (packet.topic === 'z' ? false : packet.topic === 'r/1' ? later(true) : true),
-    authorizeSubscribe: (_client, sub) => (sub.topicFilter === '+/+/c' ? false : sub.topicFilter === '$SYS/#' ? later(1) : true),
+    authenticate: (_client, username) => hookAnswer(username, 'authenticate'),
+    authorizePublish: (_client, packet) => {
+      if (packet.topic === 'z') return false;
+      if (packet.topic === 'r/1') return later(true);
+      return hookAnswer(packet.topic.startsWith('hook/') ? packet.topic : undefined, 'authorizePublish');
+    },
+    authorizeSubscribe: (_client, sub) => {
+      if (sub.topicFilter === '+/+/c') return false;
+      if (sub.topicFilter === '$SYS/#') return later(1);
+      return hookAnswer(sub.topicFilter.startsWith('hook/') ? sub.topicFilter : undefined, 'authorizeSubscribe');
+    },
   },
 });
 
@@ -68,7 +97,9 @@ async function main() {
 }
 
 process.on('message', (msg) => {
-  if (msg?.stats) process.send({ stats: { ...process.memoryUsage(), ...counts } });
+  if (msg?.stats) process.send({
+      stats: { ...process.memoryUsage(), ...counts, sessions: broker.sessions.size, online: broker.connectedCount, retained: broker.retained.size },
+    });
 });
 // The fuzzer going away (even killed) ends the broker too.
 process.on('disconnect', () => process.exit(0));

@@ -209,7 +209,9 @@ export async function runFuzz(options = {}) {
         lastProgress = Date.now();
         const s = (lastProgress - started) / 1000;
         const stats = await broker.stats();
-        const rss = stats ? ` broker rss ${(stats.rss / 1048576).toFixed(0)} MB` : '';
+        const rss = stats
+          ? ` broker rss ${(stats.rss / 1048576).toFixed(0)} MB heap ${(stats.heapUsed / 1048576).toFixed(0)} MB, ${stats.sessions} sessions (${stats.online} online), ${stats.retained} retained`
+          : '';
         log(`  ${summary.cases} cases in ${s.toFixed(0)} s (${Math.round(summary.cases / s)}/s), ${summary.failures.length} failures${rss}`);
       }
     }

@@ -99,7 +99,7 @@ async function main() {
   if (b) {
     console.log(
       `  broker (since its last start): ${b.connected} sessions accepted, ${b.clientErrors} client errors, ${b.published} messages routed, ` +
-        `${b.subscribed} SUBSCRIBEs granted; rss ${(b.rss / 1048576).toFixed(0)} MB, heap ${(b.heapUsed / 1048576).toFixed(0)} MB`,
+        `${b.subscribed} SUBSCRIBEs granted; ${b.sessions} sessions (${b.online} online), ${b.retained} retained; rss ${(b.rss / 1048576).toFixed(0)} MB, heap ${(b.heapUsed / 1048576).toFixed(0)} MB`,
     );
   }
   if (summary.timedOutCases.length) console.log(`  cases whose connection did not end in time (first 20): ${summary.timedOutCases.join(', ')}`);

@@ -4,8 +4,8 @@ import * as build from '@hato/testkit';
 
 const { Prop } = build;
 
-export const TOPICS = ['a', 'a/b', 'a/b/c', 'fz/x', 'fz/y', 'r/1', '/', 'a//b', 'ü/ñ', '$SYS/x', 'z'];
-export const FILTERS = ['#', '+', 'a/#', 'a/+', '+/+/c', 'fz/#', 'a/b', 'r/1', '$share/g/a/#', '$share/g/fz/x', '$share/h/#', '$SYS/#', '+/#'];
+export const TOPICS = ['a', 'a/b', 'a/b/c', 'fz/x', 'fz/y', 'r/1', '/', 'a//b', 'ü/ñ', '$SYS/x', 'z', 'hook/throw', 'hook/reject', 'hook/async'];
+export const FILTERS = ['#', '+', 'a/#', 'a/+', '+/+/c', 'fz/#', 'a/b', 'r/1', '$share/g/a/#', '$share/g/fz/x', '$share/h/#', '$SYS/#', '+/#', 'hook/throw', 'hook/reject', 'hook/async', 'hook/deny'];
 export const BAD_FILTERS = ['a/#/b', 'a+', '#/a', '$share/g', '$share//a', '$share/g+/a/b', '', 'a\u0000b', 'a/b#'];
 export const BAD_TOPICS = ['a/+', '#', '', 'a\u0000b', '$share/g/a', 'a/#'];
 const CLIENT_IDS = ['fz-a', 'fz-b', 'fz-c', 'fz-d', 'fz-e', 'fz-f', 'fz-g', 'fz-h'];
@@ -106,15 +106,16 @@ export function connectSpec(rng, version) {
     if (version === 5) opts.will.properties = props(rng, WILL_PROPS);
   }
   if (rng.chance(0.3)) {
-    opts.username = rng.pick(['user', 'deny', 'async', '']);
+    opts.username = rng.pick(['user', 'deny', 'async', 'throw', 'reject', '']);
     if (rng.chance(0.7)) opts.password = rng.bytes(rng.int(12));
   }
   let auth = 0;
   if (version === 5) {
     opts.properties = props(rng, CONNECT_PROPS);
     if (rng.chance(0.15)) {
-      // The child broker's FUZZ method: data[0] 0 succeeds, 1 asks for one AUTH round, 2 fails, 3 succeeds later.
-      auth = rng.int(4);
+      // The child broker's FUZZ method: data[0] 0 succeeds, 1 asks for one AUTH round, 2 fails,
+      // 3 succeeds later, 4 throws, 5 rejects.
+      auth = rng.int(6);
       opts.properties.push([Prop.AuthenticationMethod, 'FUZZ'], [Prop.AuthenticationData, Uint8Array.of(auth)]);
     }
   }
@@ -185,7 +186,7 @@ export function sessionSpecs(rng, version) {
     } else if (op === 'ping') {
       specs.push({ kind: 'pingreq', opts: {} });
     } else {
-      specs.push({ kind: 'auth', opts: { reasonCode: 0x19, properties: [[Prop.AuthenticationMethod, 'FUZZ'], [Prop.AuthenticationData, Uint8Array.of(rng.int(4))]] } });
+      specs.push({ kind: 'auth', opts: { reasonCode: 0x19, properties: [[Prop.AuthenticationMethod, 'FUZZ'], [Prop.AuthenticationData, Uint8Array.of(rng.int(6))]] } });
     }
   }
   if (rng.chance(0.7)) {

@@ -26,15 +26,22 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
   const hook = connection.broker.options.hooks.authorizeSubscribe;
   const verdicts: (boolean | number | Promise<boolean | number>)[] = [];
   let async = false;
-  for (const subscription of packet.subscriptions) {
-    const invalid = checkFilter(connection, subscription);
-    if (invalid !== undefined) verdicts.push(invalid);
-    else if (hook === undefined) verdicts.push(true);
-    else {
-      const verdict = hook(connection, subscription);
-      if (typeof verdict === 'object') async = true;
-      verdicts.push(verdict);
+  try {
+    for (const subscription of packet.subscriptions) {
+      const invalid = checkFilter(connection, subscription);
+      if (invalid !== undefined) verdicts.push(invalid);
+      else if (hook === undefined) verdicts.push(true);
+      else {
+        const verdict = hook(connection, subscription);
+        if (typeof verdict === 'object') async = true;
+        verdicts.push(verdict);
+      }
     }
+  } catch (err) {
+    // A later filter failed (protocol error, or the hook threw): nobody will wait for the
+    // verdicts already asked for, and one that rejects must not end the process.
+    for (const verdict of verdicts) if (typeof verdict === 'object') verdict.catch(() => {});
+    throw err;
   }
   if (!async) {
     complete(connection, packet, verdicts as (boolean | number)[]);
