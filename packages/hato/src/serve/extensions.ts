@@ -1,26 +1,22 @@
-import type { Broker, BrokerHooks, Client, Logger } from '@hato/broker';
+import type { Broker, BrokerHooks, Client } from '@hato/broker';
+import type { AccessControl, AccessControlOptions } from '../security/access-control.js';
+
+export type { AccessControl };
 
 /**
  * The password file / ACL and $SYS / admin modules (security/, observability/), loaded only
  * when the config asks for them so a plain `hato broker` does not load them.
  */
 
-export interface AccessControl {
-  hooks: BrokerHooks;
-  reload(): Promise<void>;
-}
-
-interface SecurityModule {
-  createAccessControl(options: { passwordFile?: string; aclFile?: string; allowAnonymous: boolean; logger: Logger }): Promise<AccessControl>;
-}
-
 interface ObservabilityModule {
   startSys(broker: Broker, options: { intervalSeconds: number }): { stop(): void };
-  startAdmin(broker: Broker, options: { port: number; host: string; isReady: () => boolean }): Promise<{ port: number; close(): Promise<void> }>;
+  startAdmin(
+    broker: Broker,
+    options: { port: number; host: string; isReady: () => boolean; listeners?: () => Iterable<{ readonly name: string; readonly connections: number }> },
+  ): Promise<{ port: number; close(): Promise<void> }>;
 }
 
-// Specifiers in variables: the modules are optional at build time.
-const SECURITY = '../security/access-control.js';
+// A specifier in a variable: the module is optional at build time.
 const OBSERVABILITY = '../observability/index.js';
 
 async function load<T>(specifier: string, what: string): Promise<T> {
@@ -32,9 +28,10 @@ async function load<T>(specifier: string, what: string): Promise<T> {
   }
 }
 
-export async function createAccessControl(options: { passwordFile?: string; aclFile?: string; allowAnonymous: boolean; logger: Logger }): Promise<AccessControl> {
-  const module = await load<SecurityModule>(SECURITY, 'password and ACL files support');
-  return module.createAccessControl(options);
+/** Password file and ACL (loaded lazily: a broker without them never loads that code). */
+export async function createAccessControl(options: AccessControlOptions): Promise<AccessControl> {
+  const security = await import('../security/access-control.js');
+  return security.createAccessControl(options);
 }
 
 export async function loadObservability(): Promise<ObservabilityModule> {

@@ -1,4 +1,4 @@
-import { Broker, type BrokerOptions } from '@hato/broker';
+import { Broker, type BrokerOptions, ScramSha256 } from '@hato/broker';
 import type { Logger } from 'pino';
 import type { EffectiveConfig } from '../config/effective.js';
 import { BROKER_OPTION_KEYS } from '../config/schema.js';
@@ -66,7 +66,8 @@ async function startObservability(running: Running, config: EffectiveConfig, log
   if (config.sysInterval > 0) running.sys = module.startSys(running.broker, { intervalSeconds: config.sysInterval });
   if (config.admin !== undefined) {
     const admin = config.admin;
-    running.admin = await module.startAdmin(running.broker, { port: admin.port, host: admin.host ?? '127.0.0.1', isReady: () => running.ready });
+    const listeners = () => running.listeners.map(({ name, listener }) => ({ name, connections: listener.connections }));
+    running.admin = await module.startAdmin(running.broker, { port: admin.port, host: admin.host ?? '127.0.0.1', isReady: () => running.ready, listeners });
   }
 }
 
@@ -95,11 +96,20 @@ async function reload(running: Running, logger: Logger): Promise<void> {
 
 /** Starts the broker, its listeners and extras; undefined (after logging why) when it cannot start. */
 async function start(config: EffectiveConfig, logger: Logger): Promise<Running | undefined> {
-  const access = needsAccessControl(config)
-    ? await createAccessControl({ passwordFile: config.passwordFile, aclFile: config.aclFile, allowAnonymous: config.allowAnonymous, logger })
-    : undefined;
+  let access: AccessControl | undefined;
+  try {
+    if (needsAccessControl(config)) access = await createAccessControl({ passwordFile: config.passwordFile, aclFile: config.aclFile, allowAnonymous: config.allowAnonymous, logger });
+  } catch (err) {
+    logger.error({ err: err instanceof Error ? err.message : String(err) }, 'hato broker could not start');
+    return undefined;
+  }
   const options = brokerOptionsOf(config);
-  const broker = new Broker({ ...options, logger, ...(access === undefined ? {} : { hooks: trustCertificateUsers(access.hooks) }) });
+  if (access !== undefined) {
+    options.hooks = trustCertificateUsers(access.hooks);
+    // The password file's users also answer 5.0 SCRAM-SHA-256 (users made by `hato passwd`).
+    if (config.passwordFile !== undefined) options.authMethods = [new ScramSha256(access.credentialStore)];
+  }
+  const broker = new Broker({ ...options, logger });
   logClients(broker, logger);
   const running: Running = { broker, listeners: [], access, sys: undefined, admin: undefined, ready: false };
   try {
