@@ -93,6 +93,8 @@ const DISCONNECT_PROPS = [Prop.SessionExpiryInterval, Prop.ReasonString, Prop.Us
 
 function payload(rng) {
   if (rng.chance(0.2)) return 'hello';
+  // Now and then around the 'limits' profile's maximumPacketSize of 4096.
+  if (rng.chance(0.03)) return rng.bytes(rng.range(4000, 4200));
   return rng.bytes(rng.size(2048));
 }
 
@@ -133,6 +135,8 @@ export function sessionSpecs(rng, version) {
     [2, 0],
     [5, rng.range(1, 3)],
     [3, rng.range(4, 10)],
+    // Bursts: past Receive Maximum, in-flight windows and write queue limits.
+    [0.5, rng.range(20, 60)],
   ]);
   const aliases = [];
   for (let i = 0; i < ops; i++) {
