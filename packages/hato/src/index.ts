@@ -9,3 +9,5 @@ export * from '@hato/broker';
 export * as client from '@hato/client/node';
 export { connect, connectAsync, FileStore, MqttClient } from '@hato/client/node';
 export * from '@hato/protocol';
+export { type AccessControl, type AccessControlOptions, type AccessHooks, createAccessControl } from './security/access-control.js';
+export { type AdminOptions, type AdminServer, startAdmin, startSys, type SysOptions } from './observability/index.js';
