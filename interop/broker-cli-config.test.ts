@@ -111,7 +111,8 @@ describe.skipIf(!existsSync(HATO_CLI))('hato broker -c FILE (CLI process)', () =
     const file = join(pkiDir, 'hato.json');
     const tls = { type: 'tls', port: 0, host: '127.0.0.1', cert: 'server.crt', key: 'server.key', ca: 'ca.crt', requireClientCert: true, useCommonNameAsUsername: true, maxConnections: 1 };
     const v5only = { type: 'tcp', port: 0, host: '127.0.0.1', protocolVersions: [5] };
-    writeFileSync(file, JSON.stringify({ listeners: [tls, v5only] }));
+    const wss = { ...tls, type: 'wss', maxConnections: undefined };
+    writeFileSync(file, JSON.stringify({ listeners: [tls, v5only, wss] }));
     const process = hato(['-c', file, '--sys-interval', '0']);
     const ports = await listening(process);
     const args = ['-h', '127.0.0.1', '-p', String(ports.tlsPort), '--cafile', pki.ca];
@@ -129,6 +130,17 @@ describe.skipIf(!existsSync(HATO_CLI))('hato broker -c FILE (CLI process)', () =
     // The second listener takes MQTT 5.0 only.
     await expect(mosquittoPub(['-V', 'mqttv311', '-h', '127.0.0.1', '-p', String(ports.port), '-t', 'x', '-m', 'y'])).rejects.toThrow(/unacceptable protocol version/i);
     await mosquittoPub(['-V', 'mqttv5', '-h', '127.0.0.1', '-p', String(ports.port), '-t', 'x', '-m', 'y']);
+    // WSS takes client certificates the same way.
+    const alice = pki.clients.alice!;
+    const viaWss = await mqtt.connectAsync(`wss://localhost:${ports.wssPort}/mqtt`, {
+      reconnectPeriod: 0,
+      clientId: 'alice-wss',
+      ca: [readFileSync(pki.ca)],
+      cert: readFileSync(alice.cert),
+      key: readFileSync(alice.key),
+    });
+    await viaWss.endAsync();
+    await expect.poll(() => process.lines.find((line) => line.clientId === 'alice-wss' && line.msg === 'client connected')).toMatchObject({ username: 'alice', listener: 'wss:0' });
   });
 
   it('no config and no password file: loopback only, and says so; --host 0.0.0.0 alone refuses to start', async () => {

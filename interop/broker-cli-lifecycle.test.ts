@@ -98,4 +98,31 @@ describe.skipIf(!existsSync(HATO_CLI))('hato broker signals (CLI process)', () =
     expect(await sub.waitForLines(3)).toContain('hup/tls still-new-cert');
     expect(process.child.exitCode).toBe(null);
   });
+
+  it('SIGHUP with a changed ACL: a subscription made before the reload gets only what the new rules allow', async () => {
+    const home = join(dir, 'acl');
+    mkdirSync(home);
+    const passwd = join(home, 'passwd');
+    execFileSync('mosquitto_passwd', ['-c', '-b', passwd, 'alice', 'a-pass']);
+    execFileSync('mosquitto_passwd', ['-b', passwd, 'bob', 'b-pass']);
+    const acl = join(home, 'acl');
+    writeFileSync(acl, 'user alice\ntopic read acl/#\n\nuser bob\ntopic write acl/#\n');
+    const process = hato(['--port', '0', '--no-ws', '--host', '127.0.0.1', '--password-file', passwd, '--acl-file', acl, '--sys-interval', '0']);
+    const { port } = (await process.waitFor(/hato broker listening/)) as unknown as Listening;
+    const tcp = ['-h', '127.0.0.1', '-p', String(port)];
+    const sub = mosquittoSub([...tcp, '-u', 'alice', '-P', 'a-pass', '-t', 'acl/#', '-v']);
+    subs.push(sub);
+    await sub.subscribed;
+    const publish = (topic: string) => mosquittoPub([...tcp, '-u', 'bob', '-P', 'b-pass', '-t', topic, '-m', 'm']);
+    await publish('acl/closed/1');
+    expect(await sub.waitForLines(1)).toEqual(['acl/closed/1 m']);
+    writeFileSync(acl, 'user alice\ntopic read acl/open/#\n\nuser bob\ntopic write acl/#\n');
+    process.kill('SIGHUP');
+    await process.waitFor(/password file and ACL reloaded/);
+    await process.waitFor(/reload done/);
+    await publish('acl/closed/2');
+    await publish('acl/open/1');
+    expect(await sub.waitForLines(2)).toEqual(['acl/closed/1 m', 'acl/open/1 m']);
+    expect(sub.child.exitCode).toBe(null);
+  });
 });
