@@ -5,8 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Packet, Properties, ProtocolVersion, QoS } from '@hato/protocol';
-import { type ClientOptions, ConnectError, connect, type MqttClient } from '@hato/client/node';
+import { type ClientOptions, ConnectError, connect, type MqttClient, ServerProtocolError } from '@hato/client/node';
 import { intArg, type ParsedArgs, UsageError } from './client-args.js';
+import { type CliExit, closedMessage, PROTOCOL_ERROR_CODE, PROTOCOL_ERROR_MESSAGE } from './client-exit.js';
 import { buildProperties } from './client-properties.js';
 
 export interface ClientSetup {
@@ -96,31 +97,53 @@ function describe(p: Packet): string {
   }
 }
 
-/** Connects; resolves with the client, or with an exit code when the first connection fails. */
-export async function connectForCli(setup: ClientSetup, debug: boolean, quiet: boolean): Promise<MqttClient | number> {
+/**
+ * Connects; resolves with the client, or with an exit code when the first connection
+ * fails or `exit` chose one first (a signal, -W) while connecting.
+ */
+export async function connectForCli(
+  setup: ClientSetup,
+  debug: boolean,
+  exit: CliExit,
+): Promise<MqttClient | number> {
   const client = connect(setup.url, setup.options);
   if (debug) {
     client.on('packetsend', (p) => process.stdout.write(`Client ${client.clientId} sending ${describe(p)}\n`));
     client.on('packetreceive', (p) => process.stdout.write(`Client ${client.clientId} received ${describe(p)}\n`));
   }
+  // From the start: a broker that breaks the protocol ends the command (code 2).
+  client.on('error', (error) => exit.onClientError(error));
+  let accepted = false;
   let firstError: Error | undefined;
+  client.once('connect', () => {
+    accepted = true;
+  });
+  // No retry for the first connection, as mosquitto: its failure is the exit code.
   const onClose = (error: Error | undefined) => {
+    if (accepted) return;
     firstError ??= error;
     void client.end({ force: true });
   };
   client.on('close', onClose);
-  try {
-    await client.connected();
-    client.off('close', onClose);
-    return client;
-  } catch (err) {
-    const error = err instanceof ConnectError ? err : (firstError ?? (err as Error));
-    if (!quiet) {
-      const message = error instanceof ConnectError ? `Connection error: ${error.message}` : `Error: ${networkMessage(error)}`;
-      process.stderr.write(`${message}\n`);
-    }
-    return error instanceof ConnectError ? error.reasonCode || 1 : 1;
+  const connected = client.connected();
+  connected.catch(() => {});
+  const outcome = await Promise.race([connected.then(() => undefined, (err: Error) => err), exit.done]);
+  client.off('close', onClose);
+  if (typeof outcome === 'number') {
+    await client.end({ force: true });
+    return outcome;
   }
+  if (outcome === undefined) {
+    // The client gives up on its own only after a refusal on reconnect, a session taken over, ...
+    client.on('end', () => exit.finish(1, closedMessage(client)));
+    if (client.state.status === 'closed') exit.finish(1, closedMessage(client));
+    return client;
+  }
+  const error = outcome instanceof ConnectError ? outcome : (firstError ?? outcome);
+  if (error instanceof ServerProtocolError) exit.finish(PROTOCOL_ERROR_CODE, PROTOCOL_ERROR_MESSAGE);
+  else if (error instanceof ConnectError) exit.finish(error.reasonCode || 1, `Connection error: ${error.message}`);
+  else exit.finish(1, `Error: ${networkMessage(error)}`);
+  return exit.done;
 }
 
 const networkErrors: Record<string, string> = {

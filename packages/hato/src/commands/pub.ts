@@ -4,9 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { MqttClient, PublishOptions } from '@hato/client/node';
+import { ClientClosedError, type MqttClient, type PublishOptions } from '@hato/client/node';
 import { commonFlags, type FlagSpec, parseArgs, UsageError } from './client-args.js';
-import { type ClientSetup, clientSetup, connectForCli, report } from './client-connect.js';
+import { type ClientSetup, clientSetup, connectForCli } from './client-connect.js';
+import { CliExit } from './client-exit.js';
 
 const flags: FlagSpec[] = [
   ...commonFlags,
@@ -64,37 +65,54 @@ async function publishAll(client: MqttClient, setup: ClientSetup, src: Source, r
   await Promise.all(pending);
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let setup: ClientSetup;
-  let src: Source;
-  let args: ReturnType<typeof parseArgs>;
+type Parsed = { args: ReturnType<typeof parseArgs>; setup: ClientSetup; src: Source };
+
+function parse(argv: string[]): Parsed | number {
   try {
-    args = parseArgs(argv, flags);
+    const args = parseArgs(argv, flags);
     if (args.flags.has('help')) {
       process.stdout.write(usage);
       return 0;
     }
-    setup = clientSetup(args, 'hato_pub_');
+    const setup = clientSetup(args, 'hato_pub_');
     if (setup.topics.length !== 1) throw new UsageError('A single topic must be given with -t or -L.');
-    src = source(args.values, args.flags);
+    const src = source(args.values, args.flags);
     if (src.kind === 'lines') setup.options.reconnect = { initialDelay: 1000, maxDelay: 10_000 };
     else setup.options.reconnect = false;
+    return { args, setup, src };
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`Error: ${err.message}\nUse 'hato pub --help' to see usage.\n`);
     return 1;
   }
-  const quiet = args.flags.has('quiet');
-  const client = await connectForCli(setup, args.flags.has('debug'), quiet);
-  if (typeof client === 'number') return client;
+}
+
+/**
+ * Exit codes as mosquitto_pub: 0 once published (acknowledged at QoS 1/2) and
+ * disconnected; the CONNACK code on refusal; 2 when the broker breaks the protocol;
+ * 1 on other errors; 128 + signal number (130, 143) for SIGINT / SIGTERM, whatever
+ * the state of the connection.
+ */
+export async function run(argv: string[]): Promise<number> {
+  const parsed = parse(argv);
+  if (typeof parsed === 'number') return parsed;
+  const { args, setup, src } = parsed;
+  const exit = new CliExit(args.flags.has('quiet'), (signal) => (signal === 'SIGINT' ? 130 : 143));
   try {
-    await publishAll(client, setup, src, args.flags.has('retain'));
-  } catch (err) {
-    report(quiet, `Error: ${(err as Error).message}`);
-    await client.end({ force: true });
-    return 1;
+    const client = await connectForCli(setup, args.flags.has('debug'), exit);
+    if (typeof client === 'number') return client;
+    publishAll(client, setup, src, args.flags.has('retain')).then(
+      () => exit.finish(0),
+      (err: Error) => {
+        if (!(err instanceof ClientClosedError)) exit.finish(1, `Error: ${err.message}`);
+      },
+    );
+    const code = await exit.done;
+    const disconnect = setup.properties.disconnect;
+    if (code !== 0) await client.end({ force: true });
+    else await client.end(disconnect ? { properties: disconnect, timeout: 2000 } : { timeout: 2000 });
+    return code;
+  } finally {
+    exit.dispose();
   }
-  const disconnect = setup.properties.disconnect;
-  await client.end(disconnect ? { properties: disconnect } : {});
-  return 0;
 }

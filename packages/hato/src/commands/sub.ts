@@ -4,9 +4,10 @@
  * on refusal, 27 on -W timeout, 1 on errors.
  */
 import { topicMatches } from '@hato/protocol';
-import { type MqttClient, SubscribeError, type SubscribeOptions } from '@hato/client/node';
+import { ClientClosedError, type MqttClient, SubscribeError, type SubscribeOptions } from '@hato/client/node';
 import { commonFlags, type FlagSpec, intArg, type ParsedArgs, parseArgs, UsageError } from './client-args.js';
 import { type ClientSetup, clientSetup, connectForCli, report } from './client-connect.js';
+import { CliExit } from './client-exit.js';
 
 const flags: FlagSpec[] = [
   ...commonFlags,
@@ -40,7 +41,7 @@ interface SubRun {
   setup: ClientSetup;
   args: ParsedArgs;
   count: number | undefined;
-  finish(code: number): void;
+  exit: CliExit;
 }
 
 function printer(run: SubRun): (topic: string, payload: Uint8Array, retain: boolean) => void {
@@ -50,75 +51,93 @@ function printer(run: SubRun): (topic: string, payload: Uint8Array, retain: bool
   const eol = args.flags.has('noEol') ? '' : '\n';
   let received = 0;
   return (topic, payload, retain) => {
+    if (run.exit.finished) return;
     if (retain && args.flags.has('noRetained')) return;
     if (filterOut.some((f) => topicMatches(f, topic))) return;
-    const head = verbose ? `${topic} ` : '';
-    process.stdout.write(Buffer.concat([Buffer.from(head), payload, Buffer.from(eol)]));
-    if (run.count !== undefined && ++received >= run.count) run.finish(0);
+    // As mosquitto_sub: an empty payload prints nothing, or `topic (null)` with -v (and a newline).
+    if (payload.length > 0) {
+      const head = verbose ? `${topic} ` : '';
+      process.stdout.write(Buffer.concat([Buffer.from(head), payload, Buffer.from(eol)]));
+    } else if (verbose && eol !== '') process.stdout.write(`${topic} (null)\n`);
+    if (run.count !== undefined && ++received >= run.count) run.exit.finish(0);
   };
 }
 
-async function subscribeAll(run: SubRun, quiet: boolean): Promise<boolean> {
+/**
+ * Subscribes without holding up the exit: the outcome only ever calls `exit.finish`
+ * (-E, all denied, an error), so -C, -W and signals work while the SUBACK is awaited.
+ */
+async function subscribeAll(run: SubRun): Promise<void> {
   const options: SubscribeOptions = { qos: run.setup.qos };
   if (run.setup.properties.subscribe) options.properties = run.setup.properties.subscribe;
   try {
     await run.client.subscribe(run.setup.topics, options);
-    return true;
   } catch (err) {
-    if (!(err instanceof SubscribeError)) throw err;
-    if (err.reasonCodes.every((c) => c >= 0x80)) {
-      report(quiet, 'All subscription requests were denied.');
-      return false;
+    if (err instanceof ClientClosedError) return; // ending for another cause
+    if (!(err instanceof SubscribeError)) {
+      run.exit.finish(1, `Error: ${(err as Error).message}`);
+      return;
     }
-    report(quiet, `Warning: ${err.message}`);
-    return true;
+    if (err.reasonCodes.every((c) => c >= 0x80)) {
+      run.exit.finish(1, 'All subscription requests were denied.');
+      return;
+    }
+    report(run.args.flags.has('quiet'), `Warning: ${err.message}`);
   }
+  if (run.args.flags.has('exitOnSubscribe')) run.exit.finish(0);
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let args: ParsedArgs;
-  let setup: ClientSetup;
-  let count: number | undefined;
-  let timeout: number | undefined;
+type Parsed = { args: ParsedArgs; setup: ClientSetup; count: number | undefined; timeout: number | undefined };
+
+function parse(argv: string[]): Parsed | number {
   try {
-    args = parseArgs(argv, flags);
+    const args = parseArgs(argv, flags);
     if (args.flags.has('help')) {
       process.stdout.write(usage);
       return 0;
     }
-    setup = clientSetup(args, 'hato_sub_');
+    const setup = clientSetup(args, 'hato_sub_');
     if (setup.topics.length === 0) throw new UsageError('You must specify a topic to subscribe to (-t).');
-    count = intArg(args, 'count', 'message count', 1, Number.MAX_SAFE_INTEGER);
-    timeout = intArg(args, 'timeout', 'timeout', 1, 3_600_000);
+    const count = intArg(args, 'count', 'message count', 1, Number.MAX_SAFE_INTEGER);
+    const timeout = intArg(args, 'timeout', 'timeout', 1, 3_600_000);
+    return { args, setup, count, timeout };
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`Error: ${err.message}\nUse 'hato sub --help' to see usage.\n`);
     return 1;
   }
+}
+
+/**
+ * Exit codes as mosquitto_sub: 0 after -C, -E or a signal once a CONNACK came; 27 and
+ * `Timed out` after -W; 255 (silent) for a signal or -W before any CONNACK; 2 when the
+ * broker breaks the protocol; the CONNACK code on refusal; 1 on other errors.
+ */
+export async function run(argv: string[]): Promise<number> {
+  const parsed = parse(argv);
+  if (typeof parsed === 'number') return parsed;
+  const { args, setup, count, timeout } = parsed;
   const quiet = args.flags.has('quiet');
-  const client = await connectForCli(setup, args.flags.has('debug'), quiet);
-  if (typeof client === 'number') return client;
-  let finish!: (code: number) => void;
-  const done = new Promise<number>((resolve) => {
-    finish = resolve;
-  });
-  const state: SubRun = { client, setup, args, count, finish };
-  const print = printer(state);
-  client.on('message', (topic, payload, packet) => print(topic, payload, packet.retain));
-  const timer = timeout === undefined ? undefined : setTimeout(() => {
-    report(quiet, 'Timed out');
-    finish(27);
-  }, timeout * 1000);
-  const onSignal = () => finish(0);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  client.on('end', () => finish(1));
-  if (!(await subscribeAll(state, quiet))) finish(1);
-  else if (args.flags.has('exitOnSubscribe')) finish(0);
-  const code = await done;
-  clearTimeout(timer);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  await client.end({ timeout: 2000 });
-  return code;
+  let connackSeen = false;
+  const exit = new CliExit(quiet, () => (connackSeen ? 0 : 255));
+  const timer =
+    timeout === undefined
+      ? undefined
+      : setTimeout(() => (connackSeen ? exit.finish(27, 'Timed out') : exit.finish(255)), timeout * 1000);
+  try {
+    const client = await connectForCli(setup, args.flags.has('debug'), exit);
+    if (typeof client === 'number') return client;
+    connackSeen = true;
+    const state: SubRun = { client, setup, args, count, exit };
+    const print = printer(state);
+    client.on('message', (topic, payload, packet) => print(topic, payload, packet.retain));
+    void subscribeAll(state);
+    const code = await exit.done;
+    clearTimeout(timer);
+    await client.end({ timeout: 2000 });
+    return code;
+  } finally {
+    clearTimeout(timer);
+    exit.dispose();
+  }
 }

@@ -1,0 +1,207 @@
+/**
+ * `hato sub` / `hato pub` (the built CLI) against a broker that misbehaves: the five
+ * cases of issue 12 that used to hang `hato sub -C 1 -W 2`, and signals in every
+ * connection state. Each case runs mosquitto_sub / mosquitto_pub against the same
+ * script when installed, and both must give the expected exit code and output.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONNACK_311, connackThen, hex, type Script, ScriptBroker } from './client-support/script-broker.js';
+
+const CLI = join(import.meta.dirname, '../packages/hato/dist/cli.js');
+const hasMosquittoClients = existsSync('/usr/bin/mosquitto_sub') && existsSync('/usr/bin/mosquitto_pub');
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(command: string, args: string[]): { child: ChildProcess; done: Promise<Result> } {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  // A hung process is the bug under test: kill it so the test fails instead of hanging.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const done = new Promise<Result>((resolve) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal === 'SIGKILL' ? -9 : null), stdout, stderr });
+    }),
+  );
+  return { child, done };
+}
+
+const hato = (args: string[]) => run(process.execPath, [CLI, ...args]);
+
+const brokers: ScriptBroker[] = [];
+async function broker(script: Script): Promise<ScriptBroker> {
+  const b = await new ScriptBroker(script).listen();
+  brokers.push(b);
+  return b;
+}
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first`);
+});
+afterAll(async () => {
+  await Promise.all(brokers.splice(0).map((b) => b.close()));
+});
+
+const PROTOCOL_ERROR = 'Error: A network protocol error occurred when communicating with the broker.\n';
+
+/** Issue 12: the broker answers CONNECT with a 3.1.1 CONNACK, sends one packet and closes. */
+const hangingCases: { name: string; packet: string; expected: Result }[] = [
+  {
+    name: 'a valid QoS 0 PUBLISH (a/b, empty payload) before the SUBACK',
+    packet: '30 05 00 03 61 2f 62',
+    expected: { code: 0, stdout: '', stderr: '' }, // mosquitto_sub prints nothing for an empty payload
+  },
+  {
+    name: 'a QoS 1 PUBLISH cut short before its packet id',
+    packet: '32 05 00 03 61 2f 62',
+    expected: { code: 2, stdout: '', stderr: PROTOCOL_ERROR },
+  },
+  {
+    name: 'a SUBACK before the SUBSCRIBE is sent',
+    packet: '90 03 00 01 00',
+    expected: { code: 27, stdout: '', stderr: 'Timed out\n' },
+  },
+  { name: 'a PUBACK for an unknown id', packet: '40 02 00 07', expected: { code: 27, stdout: '', stderr: 'Timed out\n' } },
+  { name: 'a PUBREL for an unknown id', packet: '62 02 00 07', expected: { code: 27, stdout: '', stderr: 'Timed out\n' } },
+];
+
+describe('issue 12: hato sub -V 311 -t # -C 1 -W 2 exits as mosquitto_sub does', () => {
+  for (const c of hangingCases) {
+    it(c.name, async () => {
+      const b = await broker(connackThen(hex(c.packet)));
+      const args = ['-p', `${b.port}`, '-V', '311', '-t', '#', '-C', '1', '-W', '2'];
+      const [ours, theirs] = await Promise.all([
+        hato(['sub', ...args]).done,
+        hasMosquittoClients ? run('mosquitto_sub', args).done : undefined,
+      ]);
+      expect(ours).toEqual(c.expected);
+      if (theirs) expect(theirs).toEqual(c.expected);
+    });
+  }
+});
+
+/** Never answers: the client stays in 'connecting'. */
+const silent: Script = () => {};
+/** Accepts, then closes at once, every time: the client goes connected → offline → connecting. */
+const flapping: Script = (socket) => {
+  socket.write(CONNACK_311);
+  socket.end();
+};
+/** Accepts, grants every SUBSCRIBE, then ignores everything and never closes (not even after DISCONNECT). */
+const sticky: Script = (socket) => {
+  socket.write(CONNACK_311);
+  socket.on('data', (d: Buffer) => {
+    if (d[0] === 0x82) socket.write(Buffer.from([0x90, 0x03, d[2]!, d[3]!, 0x00]));
+  });
+};
+
+async function signalled(
+  command: string,
+  args: (port: number) => string[],
+  script: Script,
+  signal: NodeJS.Signals,
+): Promise<Result> {
+  const b = await broker(script);
+  const p = command === 'hato' ? hato(args(b.port)) : run(command, args(b.port));
+  await b.connection(1);
+  // Give the client time to read what the script sent (and mosquitto_sub, which installs
+  // its handlers after connecting, time to install them).
+  await new Promise((r) => setTimeout(r, 300));
+  p.child.kill(signal);
+  return p.done;
+}
+
+it('hato sub -v prints `topic (null)` for an empty payload, as mosquitto_sub', async () => {
+  const b = await broker(connackThen(hex('30 05 00 03 61 2f 62')));
+  const args = ['-p', `${b.port}`, '-V', '311', '-t', '#', '-C', '1', '-v'];
+  const [ours, theirs] = await Promise.all([
+    hato(['sub', ...args]).done,
+    hasMosquittoClients ? run('mosquitto_sub', args).done : undefined,
+  ]);
+  expect(ours).toEqual({ code: 0, stdout: 'a/b (null)\n', stderr: '' });
+  if (theirs) expect(theirs).toEqual(ours);
+});
+
+describe('signals end the CLI in every connection state', () => {
+  const subArgs = (args: string[]) => (port: number) => ['-p', `${port}`, '-V', '311', '-t', 'a/#', ...args];
+  const cases: { name: string; script: Script; signal: NodeJS.Signals; code: number }[] = [
+    { name: 'SIGINT while waiting for CONNACK → 255, silent', script: silent, signal: 'SIGINT', code: 255 },
+    { name: 'SIGTERM while waiting for CONNACK → 255, silent', script: silent, signal: 'SIGTERM', code: 255 },
+    { name: 'SIGTERM while the broker keeps dropping the connection → 0', script: flapping, signal: 'SIGTERM', code: 0 },
+    { name: 'SIGINT while subscribed → 0', script: sticky, signal: 'SIGINT', code: 0 },
+  ];
+  for (const c of cases) {
+    it(`hato sub: ${c.name}`, async () => {
+      const [ours, theirs] = await Promise.all([
+        signalled('hato', (port) => ['sub', ...subArgs([])(port)], c.script, c.signal),
+        hasMosquittoClients ? signalled('mosquitto_sub', subArgs([]), c.script, c.signal) : undefined,
+      ]);
+      expect(ours).toEqual({ code: c.code, stdout: '', stderr: '' });
+      if (theirs) expect(theirs).toEqual({ code: c.code, stdout: '', stderr: '' });
+    });
+  }
+
+  it('hato sub: -W before any CONNACK → 255, silent (as mosquitto_sub)', async () => {
+    const b = await broker(silent);
+    const args = ['-p', `${b.port}`, '-t', '#', '-W', '1'];
+    const [ours, theirs] = await Promise.all([
+      hato(['sub', ...args]).done,
+      hasMosquittoClients ? run('mosquitto_sub', args).done : undefined,
+    ]);
+    expect(ours).toEqual({ code: 255, stdout: '', stderr: '' });
+    if (theirs) expect(theirs).toEqual(ours);
+  });
+
+  it('hato sub: -E waits for the SUBACK, and -W still ends it when none comes (27, one message)', async () => {
+    const b = await broker((socket) => socket.write(CONNACK_311));
+    const result = await hato(['sub', '-p', `${b.port}`, '-V', '311', '-t', '#', '-E', '-W', '1']).done;
+    expect(result).toEqual({ code: 27, stdout: '', stderr: 'Timed out\n' });
+  });
+
+  it('hato sub: a second SIGINT exits at once, without waiting for the broker to close', async () => {
+    const b = await broker(sticky);
+    const p = hato(['sub', '-p', `${b.port}`, '-V', '311', '-t', 'a/#', '-d']);
+    await new Promise<void>((resolve) => {
+      let out = '';
+      p.child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('received SUBACK')) resolve();
+      });
+    });
+    p.child.kill('SIGINT'); // sends DISCONNECT, then waits (up to 2 s) for the broker to close
+    await new Promise<void>((resolve) => {
+      const check = () => (b.received[0]!.includes(hex('e0 00')) ? resolve() : setTimeout(check, 10));
+      check();
+    });
+    const second = Date.now();
+    p.child.kill('SIGINT');
+    const result = await p.done;
+    expect(result.code).toBe(0);
+    expect(Date.now() - second).toBeLessThan(1500); // the end() wait for the broker's close is 2000 ms
+  });
+
+  it('hato pub: SIGTERM while waiting for a PUBACK that never comes → 143 (as mosquitto_pub)', async () => {
+    const args = (port: number) => ['-p', `${port}`, '-V', '311', '-t', 'a', '-m', 'x', '-q', '1'];
+    const [ours, theirs] = await Promise.all([
+      signalled('hato', (port) => ['pub', ...args(port)], sticky, 'SIGTERM'),
+      hasMosquittoClients ? signalled('mosquitto_pub', args, sticky, 'SIGTERM') : undefined,
+    ]);
+    expect(ours).toEqual({ code: 143, stdout: '', stderr: '' });
+    if (theirs) expect(theirs.code ?? 143).toBe(143); // killed by the signal: no code of its own
+  });
+
+  it('hato pub: SIGINT while waiting for CONNACK → 130, silent', async () => {
+    const result = await signalled('hato', (port) => ['pub', '-p', `${port}`, '-t', 'a', '-m', 'x'], silent, 'SIGINT');
+    expect(result).toEqual({ code: 130, stdout: '', stderr: '' });
+  });
+});
