@@ -168,4 +168,20 @@ describe.skipIf(!existsSync(HATO_CLI))('hato broker -c FILE (CLI process)', () =
     });
     expect(JSON.stringify(printed)).not.toContain('hunter2');
   });
+
+  it('--admin-port serves /healthz, /readyz and /metrics on loopback; $SYS is published', async () => {
+    const process = hato(['--port', '0', '--no-ws', '--admin-port', '0', '--sys-interval', '1']);
+    const ports = (await listening(process)) as Listening & { adminPort: number };
+    expect(ports.adminPort).toBeGreaterThan(0);
+    const sub = mosquittoSub(['-h', '127.0.0.1', '-p', String(ports.port), '-t', '$SYS/broker/clients/connected', '-v']);
+    subs.push(sub);
+    await sub.subscribed;
+    // The retained figure may still be from before this subscriber; the next update counts it.
+    await expect.poll(() => sub.lines, { timeout: 5000 }).toContain('$SYS/broker/clients/connected 1');
+    const admin = `http://127.0.0.1:${ports.adminPort}`;
+    expect((await fetch(`${admin}/healthz`)).status).toBe(200);
+    expect((await fetch(`${admin}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${admin}/metrics`)).text();
+    expect(metrics).toMatch(/^hato_listener_connections\{listener="tcp:0"\} 1$/m);
+  });
 });

@@ -1,32 +1,12 @@
-import type { Broker, BrokerHooks, Client } from '@hato/broker';
+import type { BrokerHooks, Client } from '@hato/broker';
 import type { AccessControl, AccessControlOptions } from '../security/access-control.js';
 
 export type { AccessControl };
 
 /**
  * The password file / ACL and $SYS / admin modules (security/, observability/), loaded only
- * when the config asks for them so a plain `hato broker` does not load them.
+ * when the config asks for them.
  */
-
-interface ObservabilityModule {
-  startSys(broker: Broker, options: { intervalSeconds: number }): { stop(): void };
-  startAdmin(
-    broker: Broker,
-    options: { port: number; host: string; isReady: () => boolean; listeners?: () => Iterable<{ readonly name: string; readonly connections: number }> },
-  ): Promise<{ port: number; close(): Promise<void> }>;
-}
-
-// A specifier in a variable: the module is optional at build time.
-const OBSERVABILITY = '../observability/index.js';
-
-async function load<T>(specifier: string, what: string): Promise<T> {
-  try {
-    return (await import(specifier)) as T;
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') throw new Error(`${what} is not available in this build`);
-    throw err;
-  }
-}
 
 /** Password file and ACL (loaded lazily: a broker without them never loads that code). */
 export async function createAccessControl(options: AccessControlOptions): Promise<AccessControl> {
@@ -34,8 +14,9 @@ export async function createAccessControl(options: AccessControlOptions): Promis
   return security.createAccessControl(options);
 }
 
-export async function loadObservability(): Promise<ObservabilityModule> {
-  return load<ObservabilityModule>(OBSERVABILITY, '$SYS and the admin listener');
+/** $SYS and the admin listener (prom-client), loaded only when the config asks for them. */
+export function loadObservability(): Promise<typeof import('../observability/index.js')> {
+  return import('../observability/index.js');
 }
 
 /**

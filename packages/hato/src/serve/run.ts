@@ -53,16 +53,9 @@ interface Running {
   ready: boolean;
 }
 
-async function startObservability(running: Running, config: EffectiveConfig, logger: Logger): Promise<void> {
+async function startObservability(running: Running, config: EffectiveConfig): Promise<void> {
   if (config.admin === undefined && config.sysInterval === 0) return;
-  let module: Awaited<ReturnType<typeof loadObservability>>;
-  try {
-    module = await loadObservability();
-  } catch (err) {
-    if (config.admin !== undefined) throw err;
-    logger.warn({ err: (err as Error).message }, '$SYS topics are not published');
-    return;
-  }
+  const module = await loadObservability();
   if (config.sysInterval > 0) running.sys = module.startSys(running.broker, { intervalSeconds: config.sysInterval });
   if (config.admin !== undefined) {
     const admin = config.admin;
@@ -114,7 +107,7 @@ async function start(config: EffectiveConfig, logger: Logger): Promise<Running |
   const running: Running = { broker, listeners: [], access, sys: undefined, admin: undefined, ready: false };
   try {
     running.listeners = await startListeners(broker, config.listeners);
-    await startObservability(running, config, logger);
+    await startObservability(running, config);
   } catch (err) {
     logger.error({ err: err instanceof Error ? err.message : String(err) }, 'hato broker could not start');
     await stop(running);
