@@ -2,11 +2,12 @@
 // against an embedded hato broker whose hooks come from createAccessControl, for MQTT 3.1.1
 // and 5.0. Users come from files made by the real mosquitto_passwd and by `hato passwd`.
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Broker, type Client, verifyPassword as verifyScram } from '@hato/broker';
-import { connectAndHandshake, Prop, RawClient } from '@hato/testkit';
+import { Broker, type Client, ScramSha256, verifyPassword as verifyScram } from '@hato/broker';
+import { auth, connect, connectAndHandshake, getProp, Prop, RawClient } from '@hato/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mosquittoSub, type SubProcess } from '../../../interop/mosquitto-cli.js';
 import { run as passwd } from '../src/commands/passwd.js';
@@ -229,6 +230,46 @@ describe('failed-login throttling per IP address', () => {
     // is refused without being checked; tried again then, it is accepted.
     expect((await pub('alice-pw')).out).toContain('received CONNACK (4)');
     expect((await pub('alice-pw')).out).toContain('received CONNACK (0)');
+  });
+});
+
+const hmac = (key: Uint8Array, data: string) => createHmac('sha256', key).update(data).digest();
+
+/** A SCRAM-SHA-256 CONNECT written from RFC 5802 §3 on the client side; resolves the CONNACK reason code. */
+async function scramConnect(port: number, username: string, password: string): Promise<number> {
+  const c = await RawClient.connect(port, { version: 5 });
+  try {
+    const nonce = randomBytes(18).toString('base64');
+    const bare = `n=${username},r=${nonce}`;
+    const props = (data: string) => [[Prop.AuthenticationMethod, 'SCRAM-SHA-256'], [Prop.AuthenticationData, Buffer.from(data)]] as const;
+    c.send(connect({ version: 5, clientId: `scram-${username}`, properties: props(`n,,${bare}`) }));
+    const challenge = await c.expectPacket('auth');
+    const serverFirst = Buffer.from(getProp(challenge.properties, Prop.AuthenticationData) as Uint8Array).toString();
+    const attrs = Object.fromEntries(serverFirst.split(',').map((kv) => [kv[0], kv.slice(2)]));
+    const salted = pbkdf2Sync(password, Buffer.from(attrs.s!, 'base64'), Number(attrs.i), 32, 'sha256');
+    const clientKey = hmac(salted, 'Client Key');
+    const withoutProof = `c=biws,r=${attrs.r}`;
+    const signature = hmac(createHash('sha256').update(clientKey).digest(), `${bare},${serverFirst},${withoutProof}`);
+    const proof = Buffer.from(clientKey.map((byte, i) => byte ^ signature[i]!));
+    c.send(auth({ reasonCode: 0x18, properties: props(`${withoutProof},p=${proof.toString('base64')}`) }));
+    return (await c.expectPacket('connack')).reasonCode;
+  } finally {
+    c.destroy();
+  }
+}
+
+describe('SCRAM-SHA-256 from the same password file', () => {
+  it('a hato passwd user logs in with SCRAM; a wrong password and a Mosquitto-hashed user do not', async () => {
+    const access = await createAccessControl({ passwordFile, allowAnonymous: false, logger: silent });
+    const broker = new Broker({ hooks: access.compose(), authMethods: [new ScramSha256(access.credentialStore)] });
+    try {
+      const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
+      expect(await scramConnect(port, 'carol', 'carol-pw')).toBe(0);
+      expect(await scramConnect(port, 'carol', 'wrong')).toBeGreaterThanOrEqual(0x80);
+      expect(await scramConnect(port, 'alice', 'alice-pw')).toBeGreaterThanOrEqual(0x80);
+    } finally {
+      await broker.close();
+    }
   });
 });
 
