@@ -23,6 +23,8 @@ export interface FuzzSummary {
   timedOutCases: number[];
   crashes: number;
   invariantChecks: number;
+  /** Health checks that failed once and passed on a later attempt (a busy machine). */
+  healthRetries: number;
   failures: FuzzFailure[];
   nextIndex: number;
   /** The broker child's counters and memory at the end (since its last start). */

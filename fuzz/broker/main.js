@@ -92,7 +92,7 @@ async function main() {
   console.log(
     `fuzz:broker seed ${summary.seed} (broker profile ${summary.profile}): ${summary.cases} cases in ${summary.seconds.toFixed(1)} s = ${summary.casesPerSecond} cases/s; ` +
       `${summary.connections} connections (${summary.wsCases} cases over WebSocket); ${summary.closedByBroker} closed by the broker, ` +
-      `${summary.timeouts} timed out; ${summary.invariantChecks} invariant checks; crashes ${summary.crashes}, invariant failures ${summary.failures.length}` +
+      `${summary.timeouts} timed out; ${summary.invariantChecks} invariant checks (${summary.healthRetries} retried); crashes ${summary.crashes}, invariant failures ${summary.failures.length}` +
       ` (next case index ${summary.nextIndex})`,
   );
   const b = summary.brokerStats;
