@@ -62,10 +62,12 @@ export class Connection implements Client {
   private readonly pendingIds: number[] = [];
   private pendingBytes = 0;
   private pendingPublishes = 0;
+  /** Bytes of this turn's PUBLISH packets (charged to the memory budget). */
+  private pendingPublishBytes = 0;
   /** PUBLISH packets in writes the stream has not completed; `writeCounts` has them per write, in order. */
   private backloggedPublishes = 0;
   private readonly writeCounts: number[] = [];
-  /** Bytes per write the stream has not completed, in order (released from the memory budget as they complete). */
+  /** PUBLISH bytes per write the stream has not completed, in order (released from the memory budget as they complete). */
   private readonly writeSizes: number[] = [];
   /** Bytes this connection has charged to the broker's memory budget (`outputBytes`) and not released. */
   private outputCharged = 0;
@@ -239,7 +241,14 @@ export class Connection implements Client {
    * at flush, so a QoS 1/2 delivery costs no allocation of its own.
    */
   sendPublish(bytes: Uint8Array, packetId = 0): void {
+    if (this.state === 'closed') return;
+    // Message bytes count in the broker's memory budget until the stream has written them
+    // (control packets answer what was read: bounded per read, not charged).
+    const size = bytes.byteLength;
     this.pendingPublishes++;
+    this.pendingPublishBytes += size;
+    this.outputCharged += size;
+    this.broker.memory.chargeOutput(size);
     this.write(bytes, packetId);
   }
 
@@ -324,10 +333,7 @@ export class Connection implements Client {
     if (this.state === 'closed') return;
     this.pending.push(bytes);
     this.pendingIds.push(packetId);
-    const size = bytes.byteLength;
-    this.pendingBytes += size;
-    this.outputCharged += size;
-    this.broker.memory.chargeOutput(size);
+    this.pendingBytes += bytes.byteLength;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // After every read of this event-loop turn (not per read): fewer, larger writes [DESIGN].
@@ -345,12 +351,13 @@ export class Connection implements Client {
     const stream = this.stream;
     const open = !stream.destroyed && stream.writable;
     const chunk = !open ? undefined : pending.length === 1 && ids[0] === 0 ? pending[0]! : joinPatched(pending, ids, this.pendingBytes);
-    const bytes = this.pendingBytes;
+    const bytes = this.pendingPublishBytes;
     // The queue arrays are reused: `chunk` is a copy, or the single queued packet itself.
     pending.length = 0;
     ids.length = 0;
     this.pendingBytes = 0;
     this.pendingPublishes = 0;
+    this.pendingPublishBytes = 0;
     if (chunk === undefined) {
       this.releaseOutput(bytes);
       return;

@@ -6,8 +6,9 @@ import type { ReadHold } from './read-hold.js';
  * - `queuedBytes`: entries of session queues (each entry charged its message's size, so a
  *   message queued for many sessions is charged many times: an upper bound);
  * - `inflightBytes`: outgoing QoS 1/2 messages waiting for their ack;
- * - `outputBytes`: bytes written to connections that the socket has not taken yet (this
- *   turn's unflushed packets and the stream's backlog);
+ * - `outputBytes`: PUBLISH packets written to connections that the socket has not taken
+ *   yet (this turn's unflushed ones and the stream's backlog); control packets (acks) answer
+ *   what was read and are bounded per read, not charged;
  * - `retainedBytes`: the retained store.
  * Each change is an integer add where the bytes are taken or freed; nothing is scanned.
  *
