@@ -1,7 +1,7 @@
 // The broker under test, in a process of its own so that a crash shows as the process
 // exiting. Bundled from the TypeScript sources by broker-process.js. Hooks and an enhanced
 // auth method make some sessions take the asynchronous paths (paused reading, AUTH rounds).
-import { Broker } from '@hato/broker';
+import { Broker, MemoryPersistence } from '@hato/broker';
 
 const later = (value) => new Promise((resolve) => setImmediate(() => resolve(value)));
 const boom = (where) => new Error(`fuzz: ${where} hook failed on purpose`);
@@ -42,6 +42,26 @@ const fuzzAuth = {
   },
 };
 
+/**
+ * A Persistence (in memory) that fails for markers: client ids and retained topics containing
+ * 'persist-throw' throw, 'persist-reject' reject. Store failures must never end the process.
+ */
+const memory = new MemoryPersistence();
+function storeFailure(marker, where) {
+  if (marker.includes('persist-throw')) throw boom(where);
+  if (marker.includes('persist-reject')) return rejectLater(where);
+  return undefined;
+}
+const persistence = {
+  loadRetained: () => memory.loadRetained(),
+  setRetained: (message) => storeFailure(message.topic, 'setRetained') ?? memory.setRetained(message),
+  deleteRetained: (topic) => storeFailure(topic, 'deleteRetained') ?? memory.deleteRetained(topic),
+  loadSessions: () => memory.loadSessions(),
+  saveSession: (record) => storeFailure(record.clientId, 'saveSession') ?? memory.saveSession(record),
+  deleteSession: (clientId) => storeFailure(clientId, 'deleteSession') ?? memory.deleteSession(clientId),
+  close: () => memory.close?.(),
+};
+
 /** Broker options per profile (argv[2]): the defaults, or small limits so the fuzz reaches them. */
 const PROFILES = {
   default: {},
@@ -67,6 +87,7 @@ if (!(profile in PROFILES)) throw new Error(`unknown broker profile ${profile}`)
 
 const broker = new Broker({
   ...PROFILES[profile],
+  persistence,
   authMethods: [fuzzAuth],
   hooks: {
     authenticate: (_client, username) => hookAnswer(username, 'authenticate'),

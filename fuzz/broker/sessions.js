@@ -4,7 +4,7 @@ import * as build from '@hato/testkit';
 
 const { Prop } = build;
 
-export const TOPICS = ['a', 'a/b', 'a/b/c', 'fz/x', 'fz/y', 'r/1', '/', 'a//b', 'ü/ñ', '$SYS/x', 'z', 'hook/throw', 'hook/reject', 'hook/async'];
+export const TOPICS = ['a', 'a/b', 'a/b/c', 'fz/x', 'fz/y', 'r/1', '/', 'a//b', 'ü/ñ', '$SYS/x', 'z', 'hook/throw', 'hook/reject', 'hook/async', 'persist-throw', 'persist-reject'];
 export const FILTERS = ['#', '+', 'a/#', 'a/+', '+/+/c', 'fz/#', 'a/b', 'r/1', '$share/g/a/#', '$share/g/fz/x', '$share/h/#', '$SYS/#', '+/#', 'hook/throw', 'hook/reject', 'hook/async', 'hook/deny'];
 export const BAD_FILTERS = ['a/#/b', 'a+', '#/a', '$share/g', '$share//a', '$share/g+/a/b', '', 'a\u0000b', 'a/b#'];
 export const BAD_TOPICS = ['a/+', '#', '', 'a\u0000b', '$share/g/a', 'a/#'];
@@ -103,6 +103,8 @@ export function connectSpec(rng, version) {
   const clean = rng.chance(0.7);
   const opts = { version, clean, keepAlive: rng.pick([0, 0, 1, 60, 65535]) };
   opts.clientId = clean && version !== 3 && rng.chance(0.15) ? '' : rng.chance(0.9) ? rng.pick(CLIENT_IDS) : `fz-${rng.int(64)}`;
+  // Ids the child's persistence fails for (throws, rejects).
+  if (rng.chance(0.03)) opts.clientId = rng.pick(['persist-throw', 'persist-reject']);
   if (rng.chance(0.3)) {
     opts.will = { topic: rng.pick(TOPICS), payload: payload(rng), qos: rng.int(3), retain: rng.chance(0.3) };
     if (version === 5) opts.will.properties = props(rng, WILL_PROPS);
