@@ -185,6 +185,36 @@ describe('broker-wide memory budget (maxMemoryBytes)', () => {
     expect(last).toMatchObject({ usedBytes: 0, queuedBytes: 0, inflightBytes: 0, outputBytes: 0, retainedBytes: 0 });
   }, 120_000);
 
+  it('the overload policy in order: over ¾ publishers are held, over ⅞ QoS 0 is dropped while QoS 1 still goes, over the budget QoS 1 is refused (0x97)', async () => {
+    const b = await startBroker({ maxMemoryBytes: 80_000 });
+    brokers.push(b);
+    const memory = b.broker.memory;
+    const sub = await connectAndHandshake(b.port, { version: 5, clientId: 'policy-sub' });
+    await sub.subscribe('live/#', { qos: 1 });
+    const pub = await connectAndHandshake(b.port, { version: 5, clientId: 'policy-pub' });
+    // A retained message fills the budget to 72,000 bytes: between the QoS 0 mark (70,000) and the limit.
+    const fill = new Uint8Array(72_000 - ('fill/0'.length * 3 + 64));
+    expect((await pub.publishAcked({ topic: 'fill/0', payload: fill, qos: 1, retain: true }))!.reasonCode).toBe(0x10);
+    expect(memory.usedBytes).toBe(72_000);
+    pub.publish({ topic: 'live/q0', payload: 'dropped' });
+    expect((await pub.publishAcked({ topic: 'live/q1', payload: 'delivered', qos: 1 }))!.reasonCode).toBe(0x00);
+    const got = await sub.expectPacket('publish');
+    expect([got.topic, got.text]).toEqual(['live/q1', 'delivered']);
+    await sub.ack(got);
+    expect(memory.droppedQoS0).toBe(1);
+    expect(memory.readHolds).toBeGreaterThanOrEqual(1);
+    // A QoS 1 message that does not fit any more: refused, not routed.
+    expect((await pub.publishAcked({ topic: 'live/big', payload: new Uint8Array(8_000), qos: 1 }))!.reasonCode).toBe(0x97);
+    expect(memory.refusedPublishes).toBe(1);
+    // Deleting the retained message frees the budget: QoS 0 goes again.
+    await pub.publishAcked({ topic: 'fill/0', payload: '', qos: 1, retain: true });
+    expect(memory.usedBytes).toBeLessThan(memory.resumeMark);
+    pub.publish({ topic: 'live/q0', payload: 'back' });
+    const back = await sub.expectPacket('publish');
+    expect([back.topic, back.text]).toEqual(['live/q0', 'back']);
+    await sub.expectNoPacket(100);
+  });
+
   it('retained messages count in the budget: a retained PUBLISH that does not fit → 5.0 PUBACK 0x97; 3.1.1 → closed (never acknowledged)', async () => {
     const b = await startBroker({ maxMemoryBytes: 64 * 1024 });
     brokers.push(b);
