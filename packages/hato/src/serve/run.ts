@@ -123,17 +123,19 @@ export async function serve(config: EffectiveConfig, logger: Logger): Promise<nu
   if (config.localOnly) {
     logger.warn('local only mode: no password file and no config listener, so hato listens on loopback only; use --host 0.0.0.0 or a listener in a config file to open it');
   }
-  running.ready = true;
-  logger.info(listeningLine(running.listeners, running.admin?.port), 'hato broker listening');
+  // Signal handlers first: whoever reads the listening line may signal at once.
   let reloading = Promise.resolve();
   const onHup = (): void => {
     reloading = reloading.then(() => reload(running, logger));
   };
   process.on('SIGHUP', onHup);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  running.ready = true;
+  logger.info(listeningLine(running.listeners, running.admin?.port), 'hato broker listening');
+  const signal = await stopSignal;
   logger.info({ signal }, 'shutting down');
   // A second signal while shutting down ends the process at once.
   const force = (): never => process.exit(1);
