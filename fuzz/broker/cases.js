@@ -36,7 +36,7 @@ function split(rng, bytes, packetEnds) {
 /**
  * Case `index` of the run seeded with `seed`:
  * { index, transport: 'tcp' | 'ws', chunks: Uint8Array[], pace: 'sync' | 'immediate' | 'timer',
- *   close: 'fin' | 'rst' | 'linger' | 'hold', waitUpgrade: boolean, mutations: string[] }
+ *   close: 'fin' | 'rst' | 'linger' | 'hold' | 'stall', holdMs, waitUpgrade: boolean, mutations: string[] }
  */
 export function generateCase(seed, index) {
   const rng = Rng.forCase(seed, index);
@@ -93,7 +93,11 @@ function finish(rng, c) {
     [2, 'rst'],
     [2, 'linger'],
     [1, 'hold'],
+    [0.5, 'stall'],
   ]);
+  // 'hold' stays connected (messages others publish reach it; a 1 s keep alive runs out),
+  // 'stall' also stops reading (a slow consumer) before ending.
+  if (c.close === 'hold' || c.close === 'stall') c.holdMs = rng.range(100, 2000);
   return c;
 }
 
@@ -107,6 +111,7 @@ export function caseToJson(c) {
     waitUpgrade: c.waitUpgrade,
     pace: c.pace,
     close: c.close,
+    holdMs: c.holdMs,
     mutations: c.mutations,
     chunks: c.chunks.map(hex),
   };
@@ -119,6 +124,7 @@ export function caseFromJson(data) {
     waitUpgrade: data.waitUpgrade ?? false,
     pace: data.pace ?? 'immediate',
     close: data.close ?? 'fin',
+    holdMs: data.holdMs ?? 300,
     mutations: data.mutations ?? [],
     chunks: data.chunks.map((h) => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ''), 'hex'))),
   };

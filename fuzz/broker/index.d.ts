@@ -55,7 +55,9 @@ export interface ReplayCase {
   transport?: 'tcp' | 'ws';
   chunks: string[];
   pace?: 'sync' | 'immediate' | 'timer';
-  close?: 'fin' | 'rst' | 'linger' | 'hold';
+  close?: 'fin' | 'rst' | 'linger' | 'hold' | 'stall';
+  /** How long 'hold' and 'stall' keep the connection open (ms). */
+  holdMs?: number;
   waitUpgrade?: boolean;
   /** Played without ending the connection from the client side: the broker must close it. */
   expectClosedByBroker?: boolean;

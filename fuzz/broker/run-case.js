@@ -40,7 +40,15 @@ export function runCase(target, c, timeoutMs = 5000) {
       if (c.close === 'rst') socket.resetAndDestroy();
       else if (c.close === 'linger') setTimeout(() => socket.end(), 20);
       // Stays connected a while, so messages other cases publish reach it.
-      else if (c.close === 'hold') setTimeout(() => socket.end(), 300);
+      else if (c.close === 'hold') setTimeout(() => socket.end(), c.holdMs ?? 300);
+      else if (c.close === 'stall') {
+        // A slow consumer: stops reading, so the broker's writes to it back up.
+        socket.pause();
+        setTimeout(() => {
+          socket.resume();
+          socket.end();
+        }, c.holdMs ?? 300);
+      }
       else socket.end();
     };
     const writeNext = () => {
