@@ -4,6 +4,7 @@
 // client certificates (CN as user name) and maxConnections, allowedOrigins, the local only
 // default, --print-config. Certificates are made at test time with openssl in a temp dir.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -67,6 +68,19 @@ describe.skipIf(!existsSync(HATO_CLI))('hato broker -c FILE (CLI process)', () =
     expect(process.stderr()).toContain('maxKeepAlive: must be 1-65535');
     expect(process.stderr()).toContain('allowAnonymus: unknown key');
     expect(process.lines.some((line) => /listening/.test(String(line.msg)))).toBe(false);
+  });
+
+  it('a listener that cannot bind (port in use) stops the start: exit 1, the listener named', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const taken = (busy.address() as AddressInfo).port;
+    const file = join(dir, 'busy.yaml');
+    writeFileSync(file, `listeners:\n  - type: tcp\n    port: 0\n    host: 127.0.0.1\n  - type: ws\n    port: ${taken}\n    host: 127.0.0.1\n`);
+    const process = hato(['-c', file, '--sys-interval', '0']);
+    const failed = await process.waitFor(/could not start/);
+    expect(String(failed.err)).toMatch(new RegExp(`^listeners\\[1\\] \\(ws 127\\.0\\.0\\.1:${taken}\\): .*EADDRINUSE`));
+    expect(await process.exited).toBe(1);
+    busy.close();
   });
 
   it('a missing ${ENV} is a config error naming the key', async () => {

@@ -2,7 +2,7 @@
 // 5.0 clients and exits 0; SIGHUP reloads the password file and the TLS certificates without
 // dropping connections, and a failed reload keeps the previous certificates.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -31,6 +31,7 @@ function hato(args: string[]): HatoProcess {
 interface Listening {
   port: number;
   tlsPort: number;
+  wssPort: number;
 }
 
 describe.skipIf(!existsSync(HATO_CLI))('hato broker signals (CLI process)', () => {
@@ -67,11 +68,14 @@ describe.skipIf(!existsSync(HATO_CLI))('hato broker signals (CLI process)', () =
     const config = join(home, 'hato.yaml');
     writeFileSync(
       config,
-      'passwordFile: passwd\nlisteners:\n  - type: tcp\n    port: 0\n    host: 127.0.0.1\n  - type: tls\n    port: 0\n    host: 127.0.0.1\n    cert: server.crt\n    key: server.key\n',
+      'passwordFile: passwd\nlisteners:\n  - type: tcp\n    port: 0\n    host: 127.0.0.1\n  - type: tls\n    port: 0\n    host: 127.0.0.1\n    cert: server.crt\n    key: server.key\n' +
+        '  - type: wss\n    port: 0\n    host: 127.0.0.1\n    cert: server.crt\n    key: server.key\n',
     );
     const process = hato(['-c', config, '--sys-interval', '0']);
-    const { port, tlsPort } = (await process.waitFor(/hato broker listening/)) as unknown as Listening;
+    const { port, tlsPort, wssPort } = (await process.waitFor(/hato broker listening/)) as unknown as Listening;
     const tcp = ['-h', '127.0.0.1', '-p', String(port)];
+    const wss = (ca: string) =>
+      mqtt.connectAsync(`wss://localhost:${wssPort}/mqtt`, { reconnectPeriod: 0, connectTimeout: 5000, ca: [readFileSync(ca)], username: 'alice', password: 'wonderland' });
     const tls = (ca: string) => ['-h', '127.0.0.1', '-p', String(tlsPort), '--cafile', ca, '-u', 'alice', '-P', 'wonderland'];
     const sub = mosquittoSub([...tcp, '-u', 'alice', '-P', 'wonderland', '-t', 'hup/#', '-v']);
     subs.push(sub);
@@ -86,6 +90,8 @@ describe.skipIf(!existsSync(HATO_CLI))('hato broker signals (CLI process)', () =
     await mosquittoPub([...tcp, '-u', 'bob', '-P', 'builder', '-t', 'hup/bob', '-m', 'after-reload']);
     await mosquittoPub([...tls(pki2.ca), '-t', 'hup/tls', '-m', 'new-cert']);
     await expect(mosquittoPub([...tls(pki1.ca), '-t', 'hup/x', '-m', 'old-ca'])).rejects.toThrow(/exited/);
+    await (await wss(pki2.ca)).endAsync();
+    await expect(wss(pki1.ca)).rejects.toThrow(/certificate/);
     // The subscriber connected before the reload is still there and got both.
     expect(await sub.waitForLines(2)).toEqual(['hup/bob after-reload', 'hup/tls new-cert']);
 
