@@ -178,6 +178,18 @@ describe('ACL with mosquitto_sub / mosquitto_pub', () => {
     expect(await sub.waitForLines(1)).toEqual(['devices/dev7/t own']);
   });
 
+  it('a will its client may not publish is dropped, the CONNECT accepted (as Mosquitto)', async () => {
+    const reader = await subscribe([...base('mqttv311', 'alice'), '-t', 'room/#', '-v']);
+    // bob may not write room/#; carol may write anything.
+    const bob = await subscribe([...base('mqttv311', 'bob'), '-t', 'room/x', '--will-topic', 'room/will', '--will-payload', 'bob died']);
+    const carol = await subscribe([...base('mqttv5', 'carol'), '-t', 'room/x', '--will-topic', 'room/will', '--will-payload', 'carol died']);
+    const connected = broker.metrics.clientsConnected;
+    bob.child.kill('SIGKILL');
+    await expect.poll(() => broker.metrics.clientsConnected).toBe(connected - 1);
+    carol.child.kill('SIGKILL');
+    expect(await reader.waitForLines(1)).toEqual(['room/will carol died']);
+  });
+
   it('an ACL reload applies to subscriptions that already exist (checked again at delivery)', async () => {
     const sub = await subscribe([...base('mqttv311', 'bob'), '-t', 'room/#', '-v']);
     await mosquitto('mosquitto_pub', [...base('mqttv311', 'alice'), '-t', 'room/a', '-m', 'before', '-q', '1']);

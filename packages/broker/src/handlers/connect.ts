@@ -176,7 +176,7 @@ function register(connection: Connection, packet: ConnectPacket, assigned: strin
   const expiry = packet.protocolVersion === 5 ? connection.connectSessionExpiry : packet.cleanStart ? 0 : NEVER_EXPIRES;
   const { session, present } = broker.sessions.open(connection, packet.cleanStart, expiry);
   // [MQTT-3.1.2-8] the will is kept with the connection until it ends.
-  connection.will = packet.will;
+  connection.will = authorizedWill(connection, packet.will);
   const details: ConnackDetails = {
     present,
     serverKeepAlive,
@@ -193,6 +193,27 @@ function register(connection: Connection, packet: ConnectPacket, assigned: strin
   broker.metrics.clientConnected();
   broker.emit('clientConnected', connection);
   broker.delivery.resume(session);
+}
+
+/**
+ * A will is a PUBLISH to come: authorizePublish is asked about its topic at CONNECT, and a
+ * denied will is dropped, the CONNECT accepted (Mosquitto drops it too, when it would send it).
+ * An async answer holds the will back until it allows (a will whose connection ends before
+ * then is not published).
+ */
+function authorizedWill(connection: Connection, will: ConnectPacket['will']): ConnectPacket['will'] {
+  const hook = connection.broker.options.hooks.authorizePublish;
+  if (hook === undefined || will === undefined) return will;
+  const verdict = hook(connection, { type: 'publish', topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false });
+  const allowed = (result: boolean | number): boolean => result === true || (typeof result === 'number' && result < 0x80);
+  if (typeof verdict !== 'object') return allowed(verdict) ? will : undefined;
+  verdict.then(
+    (result) => {
+      if (allowed(result) && connection.state === 'connected' && connection.will === undefined) connection.will = will;
+    },
+    (err: unknown) => connection.broker.options.logger.error({ clientId: connection.id, err }, 'authorizePublish failed for a will: dropped'),
+  );
+  return undefined;
 }
 
 /** maxConnections: a new client beyond it is refused with 0x97 (a takeover is not new). */
