@@ -114,4 +114,20 @@ describe('broker.close({ publishWills: true })', () => {
     expect(((await watcher.next('disconnect')) as mqttPacket.IDisconnectPacket).reasonCode).toBe(0x8b);
     await closing;
   });
+
+  it('also publishes a will still waiting for its Will Delay Interval (its session would end with the process)', async () => {
+    broker = new Broker();
+    const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
+    const { client: watcher } = await connect(port, 5, 'watcher');
+    watcher.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'will/#', qos: 0 }] } as mqttPacket.ISubscribePacket);
+    await watcher.next('suback');
+    const delayed = { topic: 'will/delayed', payload: Buffer.from('late'), qos: 0 as const, retain: false, properties: { willDelayInterval: 3600 } };
+    const { client: dropped } = await connect(port, 5, 'dropped', { will: delayed, properties: { sessionExpiryInterval: 3600 } });
+    dropped.destroy();
+    await expect.poll(() => broker?.connectedCount).toBe(1);
+    const closing = broker.close({ publishWills: true });
+    const will = (await watcher.next('publish')) as mqttPacket.IPublishPacket;
+    expect([will.topic, will.payload.toString()]).toEqual(['will/delayed', 'late']);
+    await closing;
+  });
 });
