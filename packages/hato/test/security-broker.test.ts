@@ -3,7 +3,7 @@
 // and 5.0. Users come from files made by the real mosquitto_passwd and by `hato passwd`.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker, type Client, ScramSha256, verifyPassword as verifyScram } from '@hato/broker';
@@ -194,7 +194,7 @@ describe('ACL with mosquitto_sub / mosquitto_pub', () => {
     const sub = await subscribe([...base('mqttv311', 'bob'), '-t', 'room/#', '-v']);
     await mosquitto('mosquitto_pub', [...base('mqttv311', 'alice'), '-t', 'room/a', '-m', 'before', '-q', '1']);
     expect(await sub.waitForLines(1)).toEqual(['room/a before']);
-    const original = (await import('node:fs')).readFileSync(aclFile, 'utf8');
+    const original = readFileSync(aclFile, 'utf8');
     try {
       writeFileSync(aclFile, original.replace('user bob\ntopic read room/#', 'user bob\ntopic read room/#\ntopic deny room/a'));
       await access.reload();
@@ -209,7 +209,7 @@ describe('ACL with mosquitto_sub / mosquitto_pub', () => {
   });
 
   it('a reload that fails keeps the previous rules, logs and throws', async () => {
-    const original = (await import('node:fs')).readFileSync(aclFile, 'utf8');
+    const original = readFileSync(aclFile, 'utf8');
     const sub = await subscribe([...base('mqttv311', 'bob'), '-t', 'room/#', '-v']);
     try {
       writeFileSync(aclFile, `${original}\ntopic sometimes room/x\nbogus line\n`);
@@ -307,10 +307,25 @@ describe('AccessControl API', () => {
     const sub = (topicFilter: string) => hooks.authorizeSubscribe!(client, { topicFilter, qos: 1 } as never);
     expect(sub('secret')).toBe(false);
     expect(sub('public/a')).toBe(0);
+    expect(sub('$share/group/public/a')).toBe(0); // the rule is about the topics, not the group
+    expect(sub('$share/public/secret')).toBe(false);
     expect(sub('public/b')).toBe(false);
-    expect(asked).toEqual(['public/a', 'public/b']);
+    expect(asked).toEqual(['public/a', '$share/group/public/a', 'public/b']);
     expect(hooks.authorizeDelivery!(client, 'public/x')).toBe(true);
     expect(hooks.authorizeDelivery!(client, 'room/x')).toBe(false);
+  });
+
+  it('warns when the password file can be read by other users', async () => {
+    const warnings: string[] = [];
+    const logger = { ...silent, warn: (_obj: object | string, msg?: string) => warnings.push(msg ?? '') };
+    const open = join(dir, 'open-passwords');
+    writeFileSync(open, readFileSync(passwordFile), { mode: 0o644 });
+    await createAccessControl({ passwordFile: open, allowAnonymous: false, logger });
+    expect(warnings).toEqual(['the password file can be read by other users: chmod 600 it']);
+    warnings.length = 0;
+    chmodSync(open, 0o600);
+    await createAccessControl({ passwordFile: open, allowAnonymous: false, logger });
+    expect(warnings).toEqual([]);
   });
 
   it('a missing or bad file is an error at start', async () => {

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import type { BrokerHooks, Client, CredentialStore, Logger, MaybePromise, UserCredentials } from '@hato/broker';
 import type { PublishPacket, Subscription } from '@hato/protocol';
 import { type AclRules, type CompiledRule, checkSubscription, checkTopic, compileFor, READ, readAclFile, WRITE } from './acl.js';
@@ -90,6 +91,10 @@ class FileAccessControl implements AccessControl {
     ]);
     this.users = users;
     this.acl = acl;
+    if (passwordFile !== undefined && ((await stat(passwordFile)).mode & 0o077) !== 0) {
+      // The hashes are slow, not secret-proof: offline guessing needs only the file (as Mosquitto warns).
+      this.options.logger.warn({ passwordFile }, 'the password file can be read by other users: chmod 600 it');
+    }
   }
 
   async reload(): Promise<void> {
