@@ -130,12 +130,85 @@ export function replayFile(data) {
 }
 
 /**
+ * Runs cases on `broker` from `state.index`, keeping `ctx.concurrency` connections busy, and
+ * checks the invariant each time another `ctx.batchSize` cases have completed (while the next
+ * cases run; they may run at most two batches ahead of the last passing check), and once at
+ * the end. Resolves { failure, suspects }: on failure, the cases no passing check cleared.
+ */
+async function runSegment(broker, state, ctx) {
+  const waiters = [];
+  const signal = () => {
+    for (const wake of waiters.splice(0)) wake();
+  };
+  const changed = () => new Promise((resolve) => waiters.push(resolve));
+  const suspects = new Set();
+  const finished = new Set();
+  let completed = 0;
+  let gateBase = state.started;
+  let stop = false;
+  let workersDone = false;
+  let failure;
+
+  const worker = async () => {
+    for (;;) {
+      if (stop || !broker.alive() || state.started >= ctx.maxCases || Date.now() >= ctx.deadline) return;
+      if (state.started - gateBase >= 2 * ctx.batchSize) {
+        await changed();
+        continue;
+      }
+      state.started++;
+      const c = generateCase(ctx.seed, state.index++);
+      suspects.add(c);
+      const result = await runCase(broker, c);
+      finished.add(c);
+      completed++;
+      ctx.onResult(c, result);
+      signal();
+    }
+  };
+  const checker = async () => {
+    let nextAt = ctx.batchSize;
+    // Every threshold below maxCases gets its check, even when reached late, so bounded runs
+    // make the same checks every time; the final check covers the rest.
+    while (nextAt < ctx.maxCases) {
+      if (completed < nextAt) {
+        if (workersDone) return;
+        await changed();
+        continue;
+      }
+      const base = state.started;
+      const cleared = [...finished];
+      failure = await ctx.check(broker);
+      if (failure !== undefined) {
+        stop = true;
+        signal();
+        return;
+      }
+      for (const c of cleared) {
+        suspects.delete(c);
+        finished.delete(c);
+      }
+      gateBase = base;
+      nextAt += ctx.batchSize;
+      await ctx.progress(broker);
+      signal();
+    }
+  };
+  const checking = checker();
+  await Promise.all(Array.from({ length: ctx.concurrency }, worker));
+  workersDone = true;
+  signal();
+  await checking;
+  if (failure === undefined) failure = await ctx.check(broker);
+  return { failure, suspects: [...suspects].sort((a, b) => a.index - b.index) };
+}
+
+/**
  * Runs the fuzzer. Options: seed, profile (broker options, see child.js; default 'limits'
  * for odd seeds, 'default' for even ones), seconds and/or maxCases (at least one), concurrency,
- * batchSize, out (directory for replay files; default a new temp dir), minimize (default
- * true), stopOnFailure (default false), log (a console.log-like function or undefined).
- * Resolves a summary: { seed, cases, seconds, casesPerSecond, connections, wsCases,
- * closedByBroker, timeouts, crashes, failures: [{ failure, file, minimizedFile, stderr }] }.
+ * batchSize (cases between invariant checks), out (directory for replay files; default a new
+ * temp dir), minimize (default true), stopOnFailure (default false), log (a console.log-like
+ * function or undefined). Resolves a summary (see index.d.ts).
  */
 export async function runFuzz(options = {}) {
   const seed = options.seed ?? 1;
@@ -144,8 +217,6 @@ export async function runFuzz(options = {}) {
   const maxCases = options.maxCases ?? Number.POSITIVE_INFINITY;
   const deadline = options.seconds === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.seconds * 1000;
   if (maxCases === Number.POSITIVE_INFINITY && deadline === Number.POSITIVE_INFINITY) throw new Error('runFuzz needs seconds or maxCases');
-  const concurrency = options.concurrency ?? 128;
-  const batchSize = options.batchSize ?? 1000;
   const log = options.log;
   let outDir = options.out;
   const { file: bundle, dispose } = await bundleChild();
@@ -169,65 +240,71 @@ export async function runFuzz(options = {}) {
   };
   const started = Date.now();
   let lastProgress = started;
-  let broker = await startBrokerProcess(bundle, profile);
-  let index = options.startIndex ?? 0;
-  try {
-    while (summary.cases < maxCases && Date.now() < deadline) {
-      const n = Math.min(batchSize, maxCases - summary.cases);
-      const cases = [];
-      for (let i = 0; i < n; i++) cases.push(generateCase(seed, index + i));
-      const batchStart = index;
-      index += n;
-      const results = await runCases(broker, cases, concurrency, (c, r) => {
-        summary.cases++;
-        summary.connections++;
-        if (c.transport === 'ws') summary.wsCases++;
-        if (r.closedByBroker) summary.closedByBroker++;
-        if (r.timedOut) {
-          summary.timeouts++;
-          if (summary.timedOutCases.length < 20) summary.timedOutCases.push(c.index);
-        }
-      });
-      const failure = await checkInvariant(broker, () => summary.healthRetries++);
+  const state = { index: options.startIndex ?? 0, started: 0 };
+  const ctx = {
+    seed,
+    maxCases,
+    deadline,
+    concurrency: options.concurrency ?? 128,
+    batchSize: options.batchSize ?? 1000,
+    onResult(c, r) {
+      summary.cases++;
+      summary.connections++;
+      if (c.transport === 'ws') summary.wsCases++;
+      if (r.closedByBroker) summary.closedByBroker++;
+      if (r.timedOut) {
+        summary.timeouts++;
+        if (summary.timedOutCases.length < 20) summary.timedOutCases.push(c.index);
+      }
+    },
+    async check(broker) {
       summary.invariantChecks++;
       summary.connections += 5; // the healthy clients: two pairs over TCP, one over WebSocket
-      if (failure !== undefined) {
-        const ran = cases.filter((_c, i) => results[i] !== undefined);
-        if (!broker.alive()) summary.crashes++;
-        const stderr = broker.stderr();
-        log?.(`INVARIANT FAILED after cases ${batchStart}..${index - 1} (seed ${seed}): ${failure}\n${stderr}`);
-        outDir ??= mkdtempSync(join(tmpdir(), 'hato-fuzz-'));
-        mkdirSync(outDir, { recursive: true });
-        const record = { seed, profile, batch: [batchStart, index - 1], failure, stderr };
-        const file = join(outDir, `broker-seed${seed}-case${batchStart}.json`);
-        writeFileSync(file, replayFile({ ...record, cases: ran.map(caseToJson) }));
-        log?.(`  replay file: ${file}`);
-        const found = { failure, stderr, file, minimizedFile: undefined };
-        await broker.stop();
-        if (options.minimize !== false) {
-          const reduced = await minimize(bundle, profile, ran, log);
-          if (reduced.reproduced) {
-            const minimal = await reproduce(bundle, profile, reduced.cases);
-            found.minimizedFile = join(outDir, `broker-seed${seed}-case${batchStart}.min.json`);
-            writeFileSync(found.minimizedFile, replayFile({ ...record, failure: minimal.failure ?? failure, stderr: minimal.stderr, cases: reduced.cases.map(caseToJson) }));
-            log?.(`  minimized replay file: ${found.minimizedFile}`);
-          } else {
-            log?.('  the batch did not reproduce on a fresh broker (depends on earlier state or timing)');
-          }
+      return checkInvariant(broker, () => summary.healthRetries++);
+    },
+    async progress(broker) {
+      if (!log || Date.now() - lastProgress < 10_000) return;
+      lastProgress = Date.now();
+      const s = (lastProgress - started) / 1000;
+      const stats = await broker.stats();
+      const rss = stats
+        ? ` broker rss ${(stats.rss / 1048576).toFixed(0)} MB heap ${(stats.heapUsed / 1048576).toFixed(0)} MB, ${stats.sessions} sessions (${stats.online} online), ${stats.retained} retained`
+        : '';
+      log(`  ${summary.cases} cases in ${s.toFixed(0)} s (${Math.round(summary.cases / s)}/s), ${summary.failures.length} failures${rss}`);
+    },
+  };
+  let broker = await startBrokerProcess(bundle, profile);
+  try {
+    for (;;) {
+      const { failure, suspects } = await runSegment(broker, state, ctx);
+      if (failure === undefined) break;
+      if (!broker.alive()) summary.crashes++;
+      const stderr = broker.stderr();
+      const first = suspects[0]?.index ?? state.index;
+      const last = suspects[suspects.length - 1]?.index ?? state.index;
+      log?.(`INVARIANT FAILED after cases ${first}..${last} (seed ${seed}): ${failure}\n${stderr}`);
+      outDir ??= mkdtempSync(join(tmpdir(), 'hato-fuzz-'));
+      mkdirSync(outDir, { recursive: true });
+      const record = { seed, profile, batch: [first, last], failure, stderr };
+      const file = join(outDir, `broker-seed${seed}-case${first}.json`);
+      writeFileSync(file, replayFile({ ...record, cases: suspects.map(caseToJson) }));
+      log?.(`  replay file: ${file}`);
+      const found = { failure, stderr, file, minimizedFile: undefined };
+      await broker.stop();
+      if (options.minimize !== false) {
+        const reduced = await minimize(bundle, profile, suspects, log);
+        if (reduced.reproduced) {
+          const minimal = await reproduce(bundle, profile, reduced.cases);
+          found.minimizedFile = join(outDir, `broker-seed${seed}-case${first}.min.json`);
+          writeFileSync(found.minimizedFile, replayFile({ ...record, failure: minimal.failure ?? failure, stderr: minimal.stderr, cases: reduced.cases.map(caseToJson) }));
+          log?.(`  minimized replay file: ${found.minimizedFile}`);
+        } else {
+          log?.('  the cases did not reproduce on a fresh broker (depends on earlier state or timing)');
         }
-        summary.failures.push(found);
-        if (options.stopOnFailure) break;
-        broker = await startBrokerProcess(bundle, profile);
       }
-      if (log && Date.now() - lastProgress >= 10_000) {
-        lastProgress = Date.now();
-        const s = (lastProgress - started) / 1000;
-        const stats = await broker.stats();
-        const rss = stats
-          ? ` broker rss ${(stats.rss / 1048576).toFixed(0)} MB heap ${(stats.heapUsed / 1048576).toFixed(0)} MB, ${stats.sessions} sessions (${stats.online} online), ${stats.retained} retained`
-          : '';
-        log(`  ${summary.cases} cases in ${s.toFixed(0)} s (${Math.round(summary.cases / s)}/s), ${summary.failures.length} failures${rss}`);
-      }
+      summary.failures.push(found);
+      if (options.stopOnFailure || state.started >= maxCases || Date.now() >= deadline) break;
+      broker = await startBrokerProcess(bundle, profile);
     }
     summary.brokerStats = await broker.stats();
   } finally {
@@ -236,6 +313,6 @@ export async function runFuzz(options = {}) {
   }
   summary.seconds = (Date.now() - started) / 1000;
   summary.casesPerSecond = Math.round(summary.cases / summary.seconds);
-  summary.nextIndex = index;
+  summary.nextIndex = state.index;
   return summary;
 }
