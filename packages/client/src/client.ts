@@ -19,7 +19,7 @@ import {
 import type { ClientEvents, EndOptions, PublishOptions, SubscribeOptions, UnsubscribeOptions } from './client-types.js';
 import { buildConnect, randomClientId } from './connect-packet.js';
 import { ConnectionManager, within } from './connection-manager.js';
-import { abortError } from './deadline.js';
+import { abortError, disarming, type WaitOptions, watchDeadline } from './deadline.js';
 import type { ConnectionState } from './connection-state.js';
 import { ClientClosedError, PublishError } from './errors.js';
 import { IncomingFlow } from './incoming-flow.js';
@@ -126,15 +126,25 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   /**
    * Resolves with the CONNACK once connected (at once if connected now); rejects when
-   * the client closes first, with the reason (ConnectError for a refusal).
+   * the client closes first, with the reason (ConnectError for a refusal), or at the
+   * `timeout` / `signal` given (the client keeps trying to connect).
    */
-  connected(): Promise<ConnackPacket> {
+  connected(wait?: WaitOptions): Promise<ConnackPacket> {
     const s = this.manager.state;
     const connack = this.manager.connack;
     if (s.status === 'connected' && connack) return Promise.resolve(connack);
     if (s.status === 'closed' || s.status === 'disconnecting')
       return Promise.reject(s.status === 'closed' && s.error ? s.error : new ClientClosedError());
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (wait?.signal?.aborted) return Promise.reject(abortError(wait.signal));
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject };
+      const clear = watchDeadline(wait, (ms) => `no CONNACK within ${ms} ms`, (error) => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(error);
+      });
+      Object.assign(waiter, disarming(clear, resolve, reject));
+      this.waiters.push(waiter);
+    });
   }
 
   /**

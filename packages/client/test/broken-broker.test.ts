@@ -111,6 +111,19 @@ describe('every wait on the broker settles', () => {
     expect(conn.count('subscribe')).toBe(0);
   });
 
+  it('connected() settles at its timeout while the broker never answers CONNECT; the client keeps trying', async () => {
+    const s = await new FakeServer().listen();
+    servers.push(s);
+    const c = connect(s.url, { reconnect: { initialDelay: 20, maxDelay: 50, jitter: 0 } });
+    clients.push(c);
+    await expect(c.connected({ timeout: 30 })).rejects.toBeInstanceOf(TimeoutError);
+    expect(c.state.status).toBe('connecting');
+    expect(c.debugCounts().waiters).toBe(0);
+    const later = c.connected();
+    await (await s.connection(1)).accept();
+    expect((await later).reasonCode).toBe(0);
+  });
+
   it('request() settles at its timeout even when the SUBACK for its response topic never comes', async () => {
     const { c, conn } = await setup();
     const req = c.request('svc', 'q', { timeout: 40 });
