@@ -34,8 +34,8 @@ export interface BrokerHooks {
    * Checked each time a message is about to go to a connected client's session (synchronous,
    * it runs per message and delivery; it must not allocate): false drops it for that client.
    * Lets access rules that change (an ACL reload) apply to subscriptions that already exist.
-   * Not called for a session that is offline when the message is routed (what it queues goes
-   * out unchecked when the client returns). Unset: never called.
+   * For a session offline when the message is routed, it is asked when the queued message is
+   * about to go out, once the client is back. Unset: never called.
    */
   authorizeDelivery?(client: Client, topic: string): boolean;
   /**

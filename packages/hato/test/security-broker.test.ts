@@ -208,6 +208,26 @@ describe('ACL with mosquitto_sub / mosquitto_pub', () => {
     }
   });
 
+  it('messages queued for an offline persistent session are checked against the rules in force when it returns', async () => {
+    const resume = [...base('mqttv311', 'bob'), '-i', 'bob-persistent', '-c', '-q', '1', '-t', 'room/#', '-v'];
+    const first = await subscribe(resume);
+    first.child.kill('SIGKILL');
+    await expect.poll(() => broker.sessions.get('bob-persistent')?.connection).toBeUndefined();
+    for (const topic of ['room/a', 'room/b']) await mosquitto('mosquitto_pub', [...base('mqttv311', 'alice'), '-t', topic, '-m', 'queued', '-q', '1']);
+    const original = readFileSync(aclFile, 'utf8');
+    try {
+      writeFileSync(aclFile, original.replace('user bob\ntopic read room/#', 'user bob\ntopic read room/#\ntopic deny room/a'));
+      await access.reload();
+      const back = await subscribe(resume);
+      expect(await back.waitForLines(1)).toEqual(['room/b queued']);
+      await mosquitto('mosquitto_pub', [...base('mqttv311', 'alice'), '-t', 'room/c', '-m', 'live', '-q', '1']);
+      expect(await back.waitForLines(2)).toEqual(['room/b queued', 'room/c live']); // room/a never came
+    } finally {
+      writeFileSync(aclFile, original);
+      await access.reload();
+    }
+  });
+
   it('a reload that fails keeps the previous rules, logs and throws', async () => {
     const original = readFileSync(aclFile, 'utf8');
     const sub = await subscribe([...base('mqttv311', 'bob'), '-t', 'room/#', '-v']);

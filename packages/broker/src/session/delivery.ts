@@ -148,8 +148,15 @@ export class Delivery {
     const connection = session.connection;
     if (connection === undefined) return;
     let entry = session.peekQueued();
+    const hooks = this.options.hooks;
     while (entry !== undefined) {
       if (connection.isCongested()) break;
+      // Queued while offline (or congested): the rules in force now decide (see authorizeDelivery).
+      if (hooks.authorizeDelivery !== undefined && !hooks.authorizeDelivery(connection, entry.message.topic)) {
+        session.shiftQueued();
+        entry = session.peekQueued();
+        continue;
+      }
       if (entry.qos > 0 && session.inflight.size >= connection.sendWindow) break;
       if (entry.qos > 0 && !this.send(session, connection, entry)) break;
       if (entry.qos === 0) this.writeQos0(connection, entry.message, entry.retain, entry.subscriptionIds);
