@@ -47,20 +47,19 @@ export function generateCase(seed, index) {
   ]);
   const mutations = [];
   const specs = sessionSpecs(rng, version);
-  const clean = rng.chance(0.08);
-  if (!clean) {
-    const level = rng.weighted([
-      [5, 'spec'],
-      [5, 'packet'],
-      [2, 'both'],
-      [1, 'stream'],
-    ]);
-    if (level === 'spec' || level === 'both') mutateSpecs(rng, specs, version, rng.range(1, 3), mutations);
-  }
+  // Which levels get mutated; about one case in ten stays a valid session.
+  const level = rng.weighted([
+    [1, 'none'],
+    [4, 'spec'],
+    [4, 'packet'],
+    [2, 'both'],
+    [1, 'stream'],
+  ]);
+  if (level === 'spec' || level === 'both') mutateSpecs(rng, specs, version, rng.range(1, 3), mutations);
   const packets = specs.map(buildSpec);
-  if (!clean && rng.chance(0.55)) mutatePackets(rng, packets, rng.range(1, 3), mutations);
+  if (level === 'packet' || level === 'both') mutatePackets(rng, packets, rng.range(1, 3), mutations);
   let bytes = concat(packets);
-  if (!clean && rng.chance(0.15)) bytes = mutateStream(rng, bytes, mutations);
+  if (level === 'stream' || (level !== 'none' && rng.chance(0.05))) bytes = mutateStream(rng, bytes, mutations);
   const packetEnds = [];
   let end = 0;
   for (const p of packets) packetEnds.push((end += p.length));

@@ -58,7 +58,13 @@ export class Rng {
 
   bytes(n) {
     const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.int(256);
+    for (let i = 0; i < n; i += 4) {
+      const word = this.next() * 4294967296;
+      out[i] = word;
+      if (i + 1 < n) out[i + 1] = word >>> 8;
+      if (i + 2 < n) out[i + 2] = word >>> 16;
+      if (i + 3 < n) out[i + 3] = word >>> 24;
+    }
     return out;
   }
 
