@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker, type Client, ScramSha256, verifyPassword as verifyScram } from '@hato/broker';
-import { auth, connect, connectAndHandshake, getProp, Prop, RawClient } from '@hato/testkit';
+import { auth, connect, connectAndHandshake, getProp, type PacketOf, Prop, RawClient } from '@hato/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mosquittoSub, type SubProcess } from '../../../interop/mosquitto-cli.js';
 import { run as passwd } from '../src/commands/passwd.js';
@@ -275,7 +275,9 @@ async function scramConnect(port: number, username: string, password: string): P
     const bare = `n=${username},r=${nonce}`;
     const props = (data: string) => [[Prop.AuthenticationMethod, 'SCRAM-SHA-256'], [Prop.AuthenticationData, Buffer.from(data)]] as const;
     c.send(connect({ version: 5, clientId: `scram-${username}`, properties: props(`n,,${bare}`) }));
-    const challenge = await c.expectPacket('auth');
+    const first = await c.expectPacket();
+    if (first.type === 'connack') return first.reasonCode; // refused before any challenge
+    const challenge = first as PacketOf<'auth'>;
     const serverFirst = Buffer.from(getProp(challenge.properties, Prop.AuthenticationData) as Uint8Array).toString();
     const attrs = Object.fromEntries(serverFirst.split(',').map((kv) => [kv[0], kv.slice(2)]));
     const salted = pbkdf2Sync(password, Buffer.from(attrs.s!, 'base64'), Number(attrs.i), 32, 'sha256');
@@ -292,13 +294,30 @@ async function scramConnect(port: number, username: string, password: string): P
 
 describe('SCRAM-SHA-256 from the same password file', () => {
   it('a hato passwd user logs in with SCRAM; a wrong password and a Mosquitto-hashed user do not', async () => {
-    const access = await createAccessControl({ passwordFile, allowAnonymous: false, logger: silent });
+    const access = await createAccessControl({ passwordFile, allowAnonymous: false, logger: silent, throttle: { baseDelayMs: 1, maxDelayMs: 1 } });
     const broker = new Broker({ hooks: access.compose(), authMethods: [new ScramSha256(access.credentialStore)] });
     try {
       const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
       expect(await scramConnect(port, 'carol', 'carol-pw')).toBe(0);
       expect(await scramConnect(port, 'carol', 'wrong')).toBeGreaterThanOrEqual(0x80);
       expect(await scramConnect(port, 'alice', 'alice-pw')).toBeGreaterThanOrEqual(0x80);
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('access.authMethods throttles failed SCRAM exchanges per address, as failed passwords', async () => {
+    const access = await createAccessControl({ passwordFile, allowAnonymous: false, logger: silent, throttle: { baseDelayMs: 300, maxDelayMs: 300 } });
+    const broker = new Broker({ hooks: access.compose(), authMethods: access.authMethods });
+    try {
+      const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
+      const started = Date.now();
+      expect(await scramConnect(port, 'carol', 'wrong')).toBe(0x86);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      // Blocked for 300 ms more: the right password at once is refused without running SCRAM...
+      expect(await scramConnect(port, 'carol', 'carol-pw')).toBe(0x86);
+      // ...and accepted once the block is over; the password path shares the same throttle.
+      expect(await scramConnect(port, 'carol', 'carol-pw')).toBe(0);
     } finally {
       await broker.close();
     }

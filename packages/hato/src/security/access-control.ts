@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { BrokerHooks, Client, CredentialStore, Logger, MaybePromise, UserCredentials } from '@hato/broker';
+import { type AuthExchange, type AuthMethod, type AuthStep, type BrokerHooks, type Client, type CredentialStore, type Logger, type MaybePromise, ScramSha256, type UserCredentials } from '@hato/broker';
 import type { PublishPacket, Subscription } from '@hato/protocol';
 import { type AclRules, type CompiledRule, checkSubscription, checkTopic, compileFor, READ, readAclFile, WRITE } from './acl.js';
 import { type PasswordEntry, type PasswordHash, readPasswordFile, SCRYPT_COST, verifyPassword } from './password-file.js';
@@ -24,12 +24,17 @@ export interface AccessControl {
   /** Pass as the broker's `hooks` (or use `compose` to keep an embedder's hooks too). */
   readonly hooks: AccessHooks;
   /**
-   * The same users for SCRAM-SHA-256: `authMethods: [new ScramSha256(access.credentialStore)]`.
-   * Only users set by `hato passwd` have SCRAM keys. Do NOT pass it as the broker's
-   * `credentials`: that path checks passwords against SCRAM keys only (so Mosquitto-made
-   * users would be refused) and skips the throttling here.
+   * The same users for SCRAM-SHA-256 (only users set by `hato passwd` have SCRAM keys). Do
+   * NOT pass it as the broker's `credentials`: that path checks passwords against SCRAM keys
+   * only (so Mosquitto-made users would be refused) and skips the throttling here.
    */
   readonly credentialStore: CredentialStore;
+  /**
+   * The broker's `authMethods`: SCRAM-SHA-256 over `credentialStore`, with failed exchanges
+   * throttled per IP address like failed passwords (empty without a password file).
+   * `new ScramSha256(access.credentialStore)` works too, unthrottled.
+   */
+  readonly authMethods: AuthMethod[];
   /**
    * The broker hooks with an embedder's own: these files decide first, and the embedder's hook
    * is asked only when they allow (so it can refuse more, or downgrade a granted QoS, never
@@ -64,6 +69,7 @@ const BAD_CREDENTIALS = 0x86; // 3.x: return code 4
 class FileAccessControl implements AccessControl {
   readonly hooks: AccessHooks;
   readonly credentialStore: CredentialStore;
+  readonly authMethods: AuthMethod[];
   readonly throttle: LoginThrottle;
   users: Map<string, PasswordEntry> | undefined;
   acl: AclRules | undefined;
@@ -81,6 +87,7 @@ class FileAccessControl implements AccessControl {
       authorizeDelivery: options.aclFile === undefined ? undefined : (client, topic) => checkTopic(this.rulesFor(client, this.acl!), topic, READ),
     };
     this.credentialStore = { get: (username) => this.scramCredentials(username) };
+    this.authMethods = options.passwordFile === undefined ? [] : [throttled(new ScramSha256(this.credentialStore), this.throttle, options.logger)];
   }
 
   async load(): Promise<void> {
@@ -191,7 +198,41 @@ class FileAccessControl implements AccessControl {
   }
 }
 
-/** `$share/{group}/{filter}` → `{filter}`: the ACL is about the topics, not the group. */
+/**
+ * An enhanced authentication method whose failures count toward the address's throttle: a
+ * failure waits the throttle's delay; an exchange from a blocked address fails (0x86) when the
+ * block ends, without being run.
+ */
+function throttled(method: AuthMethod, throttle: LoginThrottle, logger: Logger): AuthMethod {
+  return {
+    name: method.name,
+    begin(client: Client, reauthentication: boolean): AuthExchange {
+      const address = client.remoteAddress ?? 'unknown';
+      const exchange = method.begin(client, reauthentication);
+      let first = true;
+      const judge = (step: AuthStep): MaybePromise<AuthStep> => {
+        if (step.outcome === 'success') throttle.succeeded(address);
+        if (step.outcome !== 'failure') return step;
+        const delay = throttle.failed(address);
+        logger.warn({ address, clientId: client.id, method: method.name }, `authentication failed (refused after ${delay} ms)`);
+        return sleep(delay).then(() => step);
+      };
+      return {
+        step(data) {
+          if (first) {
+            first = false;
+            const blocked = throttle.blockedFor(address);
+            if (blocked > 0) return sleep(blocked).then((): AuthStep => ({ outcome: 'failure', reasonCode: BAD_CREDENTIALS, reason: 'too many failed logins' }));
+          }
+          const step = exchange.step(data);
+          return step instanceof Promise ? step.then(judge) : judge(step);
+        },
+      };
+    },
+  };
+}
+
+/** `$share/{group}/{filter}` →: the ACL is about the topics, not the group. */
 function shareFilter(filter: string): string {
   if (!filter.startsWith('$share/')) return filter;
   const slash = filter.indexOf('/', 7);
