@@ -137,8 +137,16 @@ export function startSys(broker: Broker, options: SysOptions = {}): { stop(): vo
     }
   };
 
-  tick();
-  const timer = setInterval(tick, intervalSeconds * 1000);
+  // A timer callback must never throw (it would end the process): a failed update is logged.
+  const safeTick = (): void => {
+    try {
+      tick();
+    } catch (err) {
+      broker.options.logger.error({ err }, '$SYS update failed');
+    }
+  };
+  safeTick();
+  const timer = setInterval(safeTick, intervalSeconds * 1000);
   timer.unref(); // the listeners keep the process alive, not this
   return {
     stop() {
