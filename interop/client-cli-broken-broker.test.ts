@@ -6,7 +6,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNACK_311, connackThen, hex, type Script, ScriptBroker } from './client-support/script-broker.js';
 
@@ -130,6 +132,33 @@ it('hato sub -v prints `topic (null)` for an empty payload, as mosquitto_sub', a
   ]);
   expect(ours).toEqual({ code: 0, stdout: 'a/b (null)\n', stderr: '' });
   if (theirs) expect(theirs).toEqual(ours);
+});
+
+describe('a broker that does not speak MQTT 5.0', () => {
+  it('hato pub -V 5 against Aedes (3.1.1 only): says the broker refused 5.0, suggests -V 311, exits 132 as mosquitto_pub', async () => {
+    const aedes = await Aedes.createBroker();
+    const server = createServer(aedes.handle);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const args = ['-p', `${port}`, '-V', '5', '-t', 'a', '-m', 'x'];
+      const [ours, theirs] = await Promise.all([
+        hato(['pub', ...args]).done,
+        hasMosquittoClients ? run('mosquitto_pub', args).done : undefined,
+      ]);
+      expect(ours).toEqual({
+        code: 132,
+        stdout: '',
+        stderr: 'Connection error: the broker refused protocol MQTT 5.0 (Unsupported Protocol Version). Try -V 311.\n',
+      });
+      if (theirs) expect(theirs.code).toBe(132);
+      const v311 = await hato(['pub', ...args.with(3, '311')]).done;
+      expect(v311).toEqual({ code: 0, stdout: '', stderr: '' });
+    } finally {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 });
 
 describe('signals end the CLI in every connection state', () => {

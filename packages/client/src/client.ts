@@ -18,8 +18,8 @@ import {
 } from '@hato/protocol';
 import type { ClientEvents, EndOptions, PublishOptions, SubscribeOptions, UnsubscribeOptions } from './client-types.js';
 import { buildConnect, randomClientId } from './connect-packet.js';
-import { ConnectionManager, within } from './connection-manager.js';
-import { abortError, disarming, type WaitOptions, watchDeadline } from './deadline.js';
+import { ConnectionManager } from './connection-manager.js';
+import { abortError, disarming, type WaitOptions, watchDeadline, within } from './deadline.js';
 import type { ConnectionState } from './connection-state.js';
 import { ClientClosedError, PublishError } from './errors.js';
 import { IncomingFlow } from './incoming-flow.js';
@@ -70,9 +70,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (username !== undefined) this.credentials.username = username;
     if (password !== undefined) this.credentials.password = password;
     this.store = options.store;
-    const version = options.protocolVersion ?? 5;
+    const version = options.protocolVersion === 'auto' ? 5 : (options.protocolVersion ?? 5);
     this.manager = new ConnectionManager(options, resolved.target, version, transports, {
-      connectPacket: () => buildConnect(this.options, version, this.clientIdValue, this.credentials),
+      connectPacket: () => buildConnect(this.options, this.manager.version, this.clientIdValue, this.credentials),
       accepted: (connack) => this.onAccepted(connack),
       packet: (packet) => this.onPacket(packet),
       lostConnection: () => this.subscriptions.onOffline(),

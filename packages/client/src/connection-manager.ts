@@ -16,12 +16,14 @@ import {
   TopicAliasReceiver,
   TopicAliasSender,
 } from '@hato/protocol';
-import { backoffDelay, type ReconnectPolicy, reconnectPolicy } from './backoff.js';
+import { Backoff, type ReconnectPolicy, reconnectPolicy } from './backoff.js';
 import type { ClientEvents, EndOptions } from './client-types.js';
 import { Connection } from './connection.js';
 import { type ConnectionEvent, type ConnectionState, transition } from './connection-state.js';
+import { within } from './deadline.js';
 import { ConnectError, DisconnectError, ServerProtocolError, TimeoutError, TransportError } from './errors.js';
 import { KeepAlive } from './keepalive.js';
+import { protocolRefusedError } from './version-fallback.js';
 import { type ClientOptions, redirectTarget, type Target } from './options.js';
 import type { TransportFactories } from './transport.js';
 
@@ -43,12 +45,6 @@ const MAX_REDIRECTS = 5;
 /** CONNACK codes after which retrying can help (server busy, unavailable, rate limited). */
 const RETRYABLE_5 = new Set([0x80, 0x83, 0x88, 0x89, 0x97, 0x9f]);
 const RETRYABLE_3 = new Set([3]);
-/**
- * A connection that dies sooner than this after its CONNACK does not reset the backoff:
- * a broker that accepts and then drops (or breaks the protocol) at once is retried ever
- * more slowly, not in a tight loop.
- */
-const STABLE_MS = 10_000;
 
 const disconnectWith = (reasonCode: number): DisconnectPacket => ({
   type: 'disconnect',
@@ -63,9 +59,7 @@ export class ConnectionManager {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private redirects = 0;
   private redirecting = false;
-  /** Connections in a row that did not stay up for STABLE_MS after CONNACK. */
-  private flaps = 0;
-  private connectedAt = 0;
+  private readonly backoff = new Backoff();
   private aliasSender: TopicAliasSender | undefined;
   private aliasReceiver: TopicAliasReceiver;
   private readonly aliasProperties: Properties = { topicAlias: 0 };
@@ -76,7 +70,8 @@ export class ConnectionManager {
   constructor(
     private readonly options: ClientOptions,
     private target: Target,
-    readonly version: ProtocolVersion,
+    /** The protocol level in use: 'auto' starts at 5 and may step down to 4 (3.1.1). */
+    public version: ProtocolVersion,
     private readonly transports: TransportFactories,
     private readonly host: ManagerHost,
   ) {
@@ -288,7 +283,7 @@ export class ConnectionManager {
     this.redirects = 0;
     const aliasMax = this.options.topicAliases === false ? 0 : (props?.topicAliasMaximum ?? 0);
     this.aliasSender = aliasMax > 0 ? new TopicAliasSender(aliasMax) : undefined;
-    this.connectedAt = Date.now();
+    this.backoff.connected();
     this.keepalive.start(props?.serverKeepAlive ?? this.options.keepalive ?? 60, this.options.pingTimeout);
     this.setState({ type: 'connack', sessionPresent: connack.sessionPresent });
     this.host.accepted(connack);
@@ -298,9 +293,30 @@ export class ConnectionManager {
     const code = connack.reasonCode;
     const props = connack.properties;
     const error = new ConnectError(code, this.version, props?.reasonString, props?.serverReference);
-    this.host.emit('error', error);
-    const retry = this.redirect(code, props?.serverReference) || (this.version === 5 ? RETRYABLE_5 : RETRYABLE_3).has(code);
-    this.drop(error, retry);
+    if (this.version === 5 && code === 0x84) this.refusedVersion(error);
+    else {
+      this.host.emit('error', error);
+      const retry = this.redirect(code, props?.serverReference) || (this.version === 5 ? RETRYABLE_5 : RETRYABLE_3).has(code);
+      this.drop(error, retry);
+    }
+  }
+
+  /** @internal Connection host: a 3.x CONNACK refusal (return code 1..5) read while speaking 5.0. */
+  onLegacyConnack(connection: Connection, returnCode: number): void {
+    if (connection !== this.connection) return;
+    clearTimeout(this.connectTimer);
+    this.refusedVersion(protocolRefusedError(returnCode));
+  }
+
+  /** The broker does not speak 5.0: with protocolVersion 'auto', try 3.1.1 at once; else give up. */
+  private refusedVersion(error: ConnectError): void {
+    const auto = this.options.protocolVersion === 'auto' && this.version === 5;
+    if (!auto) this.host.emit('error', error);
+    if (auto) {
+      this.version = 4;
+      this.redirecting = true;
+    }
+    this.drop(error, auto);
   }
 
   private onDisconnect(packet: DisconnectPacket): void {
@@ -363,11 +379,7 @@ export class ConnectionManager {
       this.close(error);
       return;
     }
-    const stable = hadConnack && Date.now() - this.connectedAt >= STABLE_MS;
-    if (stable) this.flaps = 0;
-    // A redirection goes at once, unless the broker keeps sending us away right after CONNACK.
-    const delay = this.redirecting && this.flaps === 0 ? 0 : backoffDelay(this.policy, s.attempt + this.flaps);
-    if (hadConnack && !stable) this.flaps = Math.min(this.flaps + 1, 32);
+    const delay = this.backoff.next(this.policy, s.attempt, hadConnack, this.redirecting);
     this.redirecting = false;
     this.retryTimer = setTimeout(() => {
       this.setState({ type: 'retry' });
@@ -384,13 +396,4 @@ export class ConnectionManager {
   private setState(event: ConnectionEvent): void {
     this.stateValue = transition(this.stateValue, event);
   }
-}
-
-/** Resolves true when `promise` settles within `ms`, false otherwise. */
-export function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  return Promise.race([promise.then(() => true), timeout]).finally(() => clearTimeout(timer));
 }

@@ -4,6 +4,7 @@
  */
 import { DecodeError, Decoder, type Packet, type ProtocolVersion } from '@hato/protocol';
 import type { KeepAlive } from './keepalive.js';
+import { legacyConnackCode } from './version-fallback.js';
 import type { ClientOptions, Target } from './options.js';
 import type { Transport, TransportFactory } from './transport.js';
 import { WriteBuffer } from './write-buffer.js';
@@ -15,6 +16,8 @@ export interface ConnectionHost {
   onDecodeError(connection: Connection, error: DecodeError): void;
   /** Called once, whoever closed. */
   onClose(connection: Connection, error: Error | undefined): void;
+  /** Speaking 5.0, the first bytes were a 3.x CONNACK refusal with this return code. */
+  onLegacyConnack(connection: Connection, returnCode: number): void;
 }
 
 export class Connection {
@@ -22,6 +25,9 @@ export class Connection {
   private readonly writer: WriteBuffer;
   private readonly transport: Transport;
   private closed = false;
+  /** The first chunk, kept until the first packet decodes (to recognise a 3.x CONNACK). */
+  private head: Uint8Array | undefined;
+  private sawPacket = false;
   private closeError: Error | undefined;
 
   constructor(
@@ -89,6 +95,7 @@ export class Connection {
   }
 
   private onData(chunk: Uint8Array): void {
+    if (!this.sawPacket) this.head ??= chunk;
     this.keepalive.received();
     this.decoder.push(chunk);
     for (;;) {
@@ -96,11 +103,17 @@ export class Connection {
       try {
         packet = this.decoder.next();
       } catch (err) {
-        if (err instanceof DecodeError) this.host.onDecodeError(this, err);
+        const legacy = this.sawPacket || this.version !== 5 ? undefined : legacyConnackCode(this.head);
+        if (legacy !== undefined) this.host.onLegacyConnack(this, legacy);
+        else if (err instanceof DecodeError) this.host.onDecodeError(this, err);
         else throw err;
         return;
       }
       if (packet === null) return;
+      if (!this.sawPacket) {
+        this.sawPacket = true;
+        this.head = undefined;
+      }
       this.host.onPacket(this, packet);
       if (this.closed) return;
     }

@@ -77,3 +77,12 @@ export function disarming<T>(
     },
   };
 }
+
+/** Resolves true when `promise` settles within `ms`, false otherwise. */
+export function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([promise.then(() => true), timeout]).finally(() => clearTimeout(timer));
+}

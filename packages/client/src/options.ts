@@ -66,8 +66,11 @@ export interface ClientOptions extends TlsOptions {
   /** Ms to wait for any packet after a PINGREQ before the link is declared dead (default keepalive/2, ≤ 30 s). */
   pingTimeout?: number;
   will?: WillOptions;
-  /** 3 = MQTT 3.1, 4 = MQTT 3.1.1, 5 = MQTT 5.0 (default 5). */
-  protocolVersion?: ProtocolVersion;
+  /**
+   * 3 = MQTT 3.1, 4 = MQTT 3.1.1, 5 = MQTT 5.0 (default 5). 'auto' tries 5.0 and, when the
+   * broker refuses that protocol level, 3.1.1 (then stays with it).
+   */
+  protocolVersion?: ProtocolVersion | 'auto';
   /** Ms to wait for CONNACK after the transport opens (default 30000). */
   connectTimeout?: number;
   /** `false` disables automatic reconnect. */

@@ -141,6 +141,8 @@ export async function connectForCli(
   }
   const error = outcome instanceof ConnectError ? outcome : (firstError ?? outcome);
   if (error instanceof ServerProtocolError) exit.finish(PROTOCOL_ERROR_CODE, PROTOCOL_ERROR_MESSAGE);
+  else if (error instanceof ConnectError && error.reasonCode === 0x84 && client.protocolVersion === 5)
+    exit.finish(0x84, 'Connection error: the broker refused protocol MQTT 5.0 (Unsupported Protocol Version). Try -V 311.');
   else if (error instanceof ConnectError) exit.finish(error.reasonCode || 1, `Connection error: ${error.message}`);
   else exit.finish(1, `Error: ${networkMessage(error)}`);
   return exit.done;
