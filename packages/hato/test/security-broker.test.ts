@@ -354,6 +354,23 @@ describe('AccessControl API', () => {
     expect(hooks.authorizeDelivery!(client, 'room/x')).toBe(false);
   });
 
+  it('reload picks up users added by hato passwd; a broken password file keeps the previous users', async () => {
+    const file = join(dir, 'reload-passwords');
+    expect(await passwd(['-c', '-b', file, 'gina', 'g1'], quietIo)).toBe(0);
+    const access = await createAccessControl({ passwordFile: file, allowAnonymous: false, logger: silent, throttle: { baseDelayMs: 1, maxDelayMs: 1 } });
+    const client = { id: 'c', username: undefined, protocolVersion: 4, remoteAddress: '127.0.0.9' } as unknown as Client;
+    const login = (user: string, password: string) => access.hooks.authenticate(client, user, new TextEncoder().encode(password));
+    expect(await login('gina', 'g1')).toBe(true);
+    expect(await login('hank', 'h1')).toBe(0x86);
+    expect(await passwd(['-b', file, 'hank', 'h1'], quietIo)).toBe(0);
+    await access.reload();
+    expect(await login('hank', 'h1')).toBe(true);
+    writeFileSync(file, `${readFileSync(file, 'utf8')}ivan:not-a-hash\n`);
+    await expect(access.reload()).rejects.toThrow(/reload-passwords:3: user 'ivan'/);
+    expect(await login('hank', 'h1')).toBe(true);
+    expect(access.users?.has('ivan')).toBe(false);
+  });
+
   it('warns when the password file can be read by other users', async () => {
     const warnings: string[] = [];
     const logger = { ...silent, warn: (_obj: object | string, msg?: string) => warnings.push(msg ?? '') };
