@@ -23,9 +23,10 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     if (alias !== undefined || topic === '') {
       // [MQTT-3.3.2-7..12] throws 0x94 Topic Alias invalid (or a protocol error).
       if (connection.aliasReceiver === undefined) throw new MqttError(ReasonCode.TopicAliasInvalid, 'topic aliases are disabled [MQTT-3.3.2-9]');
+      const held = connection.aliasReceiver.bytes;
       topic = connection.aliasReceiver.resolve(topic, alias);
-      // A new mapping holds its topic: charged to the client-state budget → DISCONNECT 0x97.
-      if (packet.topic !== '' && clientStateBytes(connection) > connection.broker.options.maxClientStateBytes) {
+      // A mapping that grew holds more topic: charged to the client-state budget → DISCONNECT 0x97.
+      if (connection.aliasReceiver.bytes > held && clientStateBytes(connection) > connection.broker.options.maxClientStateBytes) {
         throw new MqttError(ReasonCode.QuotaExceeded, 'topic alias topics over the client state budget (maxClientStateBytes)');
       }
     }
