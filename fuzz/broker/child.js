@@ -43,24 +43,37 @@ const fuzzAuth = {
 };
 
 /**
- * A Persistence (in memory) that fails for markers: client ids and retained topics containing
+ * The in-memory Persistence, failing for markers: client ids and retained topics containing
  * 'persist-throw' throw, 'persist-reject' reject. Store failures must never end the process.
+ * Works with either shape of the port (per-entity writes, or one `commit(batch)` per turn: a
+ * batch fails only when all its changes are marked, so unmarked clients never share in it).
  */
 const memory = new MemoryPersistence();
 function storeFailure(marker, where) {
+  if (typeof marker !== 'string') return undefined;
   if (marker.includes('persist-throw')) throw boom(where);
   if (marker.includes('persist-reject')) return rejectLater(where);
   return undefined;
 }
-const persistence = {
-  loadRetained: () => memory.loadRetained(),
-  setRetained: (message) => storeFailure(message.topic, 'setRetained') ?? memory.setRetained(message),
-  deleteRetained: (topic) => storeFailure(topic, 'deleteRetained') ?? memory.deleteRetained(topic),
-  loadSessions: () => memory.loadSessions(),
-  saveSession: (record) => storeFailure(record.clientId, 'saveSession') ?? memory.saveSession(record),
-  deleteSession: (clientId) => storeFailure(clientId, 'deleteSession') ?? memory.deleteSession(clientId),
-  close: () => memory.close?.(),
+const markerOf = (change) => change?.clientId ?? change?.topic ?? change?.message?.topic;
+const MARKERS = {
+  setRetained: (message) => message?.topic,
+  deleteRetained: (topic) => topic,
+  saveSession: (record) => record?.clientId,
+  deleteSession: (clientId) => clientId,
+  commit: (batch) => {
+    const markers = Array.isArray(batch) ? batch.map(markerOf) : [];
+    return markers.length > 0 && markers.every((m) => typeof m === 'string' && m.includes('persist-')) ? markers[0] : undefined;
+  },
 };
+const persistence = new Proxy(memory, {
+  get(target, name) {
+    const value = Reflect.get(target, name, target);
+    if (typeof value !== 'function') return value;
+    const marker = MARKERS[name];
+    return (...args) => (marker === undefined ? undefined : storeFailure(marker(args[0]), String(name))) ?? value.apply(target, args);
+  },
+});
 
 /** Broker options per profile (argv[2]): the defaults, or small limits so the fuzz reaches them. */
 const PROFILES = {
@@ -96,6 +109,16 @@ const broker = new Broker({
       if (packet.topic === 'r/1') return later(true);
       return hookAnswer(packet.topic.startsWith('hook/') ? packet.topic : undefined, 'authorizePublish');
     },
+    // Synchronous hooks asked while routing: their failures happen on the publisher's turn.
+    authorizeDelivery: (_client, topic) => {
+      if (topic === 'hook/deliver-throw') throw boom('authorizeDelivery');
+      return topic !== 'hook/deliver-deny';
+    },
+    chooseSharedMember: (candidates, _message, group) => {
+      if (group === 't') throw boom('chooseSharedMember');
+      if (group === 'h') return candidates.length + 3; // out of range
+      return 0;
+    },
     authorizeSubscribe: (_client, sub) => {
       if (sub.topicFilter === '+/+/c') return false;
       if (sub.topicFilter === '$SYS/#') return later(1);
@@ -108,6 +131,8 @@ const broker = new Broker({
 const counts = { connected: 0, clientErrors: 0, published: 0, subscribed: 0 };
 broker.on('clientConnected', () => counts.connected++);
 broker.on('clientError', () => counts.clientErrors++);
+// HATO_FUZZ_LOG_ERRORS=1: every error that ends a connection, with its stack and cause, on stderr.
+if (process.env.HATO_FUZZ_LOG_ERRORS) broker.on('clientError', (client, err) => console.error(`clientError ${client.id}:`, err));
 broker.on('published', () => counts.published++);
 broker.on('subscribed', () => counts.subscribed++);
 

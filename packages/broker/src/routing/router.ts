@@ -39,18 +39,24 @@ export class Router implements MatchVisitor {
     const count = matched.length;
     const groups = this.groups;
     const groupCount = groups.length;
-    for (let i = 0; i < count; i++) {
-      const session = matched[i]!;
-      const qos = (Math.min(session.matchQos , message.qos)) as QoS;
-      // [MQTT-3.3.1-12] retain is 0 on normal delivery unless Retain As Published [MQTT-3.3.1-13].
-      const retain = session.matchRetainAsPublished && message.retain;
-      const ids = session.matchSubscriptionIds;
-      session.matchSubscriptionIds = undefined;
-      this.delivery.deliver(session, message, qos, retain, ids);
+    try {
+      for (let i = 0; i < count; i++) {
+        const session = matched[i]!;
+        const qos = (Math.min(session.matchQos , message.qos)) as QoS;
+        // [MQTT-3.3.1-12] retain is 0 on normal delivery unless Retain As Published [MQTT-3.3.1-13].
+        const retain = session.matchRetainAsPublished && message.retain;
+        const ids = session.matchSubscriptionIds;
+        session.matchSubscriptionIds = undefined;
+        this.delivery.deliver(session, message, qos, retain, ids);
+      }
+      matched.length = 0;
+      for (let i = 0; i < groupCount; i++) this.deliverToGroup(groups[i]!, message);
+    } finally {
+      // Even when a hook throws mid-way (authorizeDelivery, chooseSharedMember): left filled,
+      // these would send every later message to this one's subscribers too.
+      matched.length = 0;
+      groups.length = 0;
     }
-    matched.length = 0;
-    for (let i = 0; i < groupCount; i++) this.deliverToGroup(groups[i]!, message);
-    groups.length = 0;
     return count + groupCount;
   }
 
