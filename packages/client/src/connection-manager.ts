@@ -21,6 +21,7 @@ import type { ClientEvents, EndOptions } from './client-types.js';
 import { Connection } from './connection.js';
 import { type ConnectionEvent, type ConnectionState, transition } from './connection-state.js';
 import { within } from './deadline.js';
+import { clientDisconnectCode, disconnectWith } from './disconnect-codes.js';
 import { ConnectError, DisconnectError, ServerProtocolError, TimeoutError, TransportError } from './errors.js';
 import { KeepAlive } from './keepalive.js';
 import { protocolRefusedError } from './version-fallback.js';
@@ -46,10 +47,6 @@ const MAX_REDIRECTS = 5;
 const RETRYABLE_5 = new Set([0x80, 0x83, 0x88, 0x89, 0x97, 0x9f]);
 const RETRYABLE_3 = new Set([3]);
 
-const disconnectWith = (reasonCode: number): DisconnectPacket => ({
-  type: 'disconnect',
-  reasonCode: reasonCode as DisconnectPacket['reasonCode'],
-});
 
 export class ConnectionManager {
   private stateValue: ConnectionState = { status: 'connecting', attempt: 0 };
@@ -122,7 +119,7 @@ export class ConnectionManager {
       this.connection = new Connection(factory, this.target, this.options, this.version, this, this.keepalive);
     } catch (err) {
       this.connection = undefined;
-      this.lost(err instanceof Error ? err : new TransportError(String(err)), false);
+      this.lost(new TransportError(`cannot open ${this.target.protocol}://${this.target.host}:${this.target.port}: ${err}`, { cause: err }), false);
     }
   }
 
@@ -214,9 +211,10 @@ export class ConnectionManager {
    * wants one [MQTT-4.13.1-1], the connection closed, a typed error reported through
    * 'close' / 'error', and a reconnect with backoff.
    */
-  violation(reasonCode: number, message: string, cause?: Error): void {
+  violation(code: number, message: string, cause?: Error): void {
     const conn = this.connection;
     if (conn === undefined || conn.isClosed) return;
+    const reasonCode = clientDisconnectCode(code);
     if (this.version === 5) conn.send(disconnectWith(reasonCode));
     conn.end();
     conn.destroy(new ServerProtocolError(reasonCode, message, cause === undefined ? undefined : { cause }));

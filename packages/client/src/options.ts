@@ -148,9 +148,7 @@ export function redirectTarget(current: Target, serverReference: string): Target
   if (!first) return undefined;
   const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(first);
   if (m === null) return undefined;
-  return {
-    ...current,
-    host: (m[1] ?? m[2])!,
-    port: m[3] !== undefined ? Number(m[3]) : current.port,
-  };
+  const port = m[3] !== undefined ? Number(m[3]) : current.port;
+  if (port < 1 || port > 65_535) return undefined; // a reference the server got wrong is not followed
+  return { ...current, host: (m[1] ?? m[2])!, port };
 }

@@ -164,6 +164,8 @@ describe('a broker that breaks the protocol never breaks the client', () => {
     { name: 'AUTH without authentication', send: (conn) => conn.send({ type: 'auth', reasonCode: 0x18 }), code: 0x82 },
     // PUBLISH QoS 0, topic "a" + 0xC0 0x80 (overlong NUL): not UTF-8 [MQTT-1.5.4-1].
     { name: 'a topic that is not valid UTF-8', send: (conn) => raw(conn, '30 06 00 03 61 c0 80 00'), code: 0x81 },
+    // Fuzz finding (seed 4242): the codec's reason for this is 0x84, which a client may not put in DISCONNECT.
+    { name: 'a CONNECT with protocol level 9', send: (conn) => raw(conn, '10 0c 00 04 4d 51 54 54 09 02 00 3c 00 00'), code: 0x82 },
     {
       name: 'a topic alias above our Topic Alias Maximum',
       send: (conn) =>
@@ -209,6 +211,16 @@ describe('a broker that breaks the protocol never breaks the client', () => {
       expect(errors[0]).toBeInstanceOf(DisconnectError);
       expect((errors[0] as DisconnectError).reasonCode).toBe(code);
     }
+  });
+
+  it('DISCONNECT 0x9C with a Server Reference whose port is out of range: not followed, the client reconnects (fuzz finding)', async () => {
+    const { s, c, errors } = await setup();
+    const conn = await s.connection(1);
+    conn.send({ type: 'disconnect', reasonCode: 0x9c, properties: { serverReference: '127.0.0.1:74639' } });
+    const second = await s.connection(2);
+    await second.accept();
+    await c.connected();
+    expect(errors.map((e) => e.name)).toEqual(['DisconnectError']);
   });
 
   it('a broker that accepts and drops at once is retried with growing delays, not in a loop', async () => {
