@@ -134,6 +134,27 @@ it('hato sub -v prints `topic (null)` for an empty payload, as mosquitto_sub', a
   if (theirs) expect(theirs).toEqual(ours);
 });
 
+describe('hato pub -q 1 against a broker that misbehaves after CONNACK exits as mosquitto_pub does', () => {
+  const cases: { name: string; packet: string; expected: Result }[] = [
+    { name: 'the connection closes', packet: '', expected: { code: 7, stdout: '', stderr: 'Error: The connection was lost.\n' } },
+    { name: 'a PUBACK for an unknown id, then close', packet: '40 02 00 ff', expected: { code: 7, stdout: '', stderr: 'Error: The connection was lost.\n' } },
+    { name: 'a QoS 1 PUBLISH cut short', packet: '32 05 00 03 61 2f 62', expected: { code: 2, stdout: '', stderr: PROTOCOL_ERROR } },
+    { name: 'a DISCONNECT from a 3.1.1 server', packet: 'e0 00', expected: { code: 2, stdout: '', stderr: PROTOCOL_ERROR } },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const b = await broker(connackThen(hex(c.packet)));
+      const args = ['-p', `${b.port}`, '-V', '311', '-t', 'a', '-m', 'x', '-q', '1'];
+      const [ours, theirs] = await Promise.all([
+        hato(['pub', ...args]).done,
+        hasMosquittoClients ? run('mosquitto_pub', args).done : undefined,
+      ]);
+      expect(ours).toEqual(c.expected);
+      if (theirs) expect(theirs).toEqual(c.expected);
+    });
+  }
+});
+
 describe('a broker that does not speak MQTT 5.0', () => {
   it('hato pub -V 5 against Aedes (3.1.1 only): says the broker refused 5.0, suggests -V 311, exits 132 as mosquitto_pub', async () => {
     const aedes = await Aedes.createBroker();

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Packet, Properties, ProtocolVersion, QoS } from '@hato/protocol';
 import { type ClientOptions, ConnectError, connect, type MqttClient, ServerProtocolError } from '@hato/client/node';
 import { intArg, type ParsedArgs, UsageError } from './client-args.js';
-import { type CliExit, closedMessage, PROTOCOL_ERROR_CODE, PROTOCOL_ERROR_MESSAGE } from './client-exit.js';
+import { type CliExit, finishOnGiveUp, PROTOCOL_ERROR_CODE, PROTOCOL_ERROR_MESSAGE } from './client-exit.js';
 import { buildProperties } from './client-properties.js';
 
 export interface ClientSetup {
@@ -135,8 +135,8 @@ export async function connectForCli(
   }
   if (outcome === undefined) {
     // The client gives up on its own only after a refusal on reconnect, a session taken over, ...
-    client.on('end', () => exit.finish(1, closedMessage(client)));
-    if (client.state.status === 'closed') exit.finish(1, closedMessage(client));
+    client.on('end', () => finishOnGiveUp(exit, client));
+    if (client.state.status === 'closed') finishOnGiveUp(exit, client);
     return client;
   }
   const error = outcome instanceof ConnectError ? outcome : (firstError ?? outcome);

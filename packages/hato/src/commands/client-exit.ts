@@ -4,12 +4,14 @@
  * mosquitto_sub / mosquitto_pub. Once a cause is chosen, SIGINT or SIGTERM again exits
  * at once, without waiting for the client to close.
  */
-import { type MqttClient, ServerProtocolError } from '@hato/client/node';
+import { ConnectError, type MqttClient, ServerProtocolError } from '@hato/client/node';
 import { report } from './client-connect.js';
 
 /** mosquitto's text for MOSQ_ERR_PROTOCOL (exit code 2). */
 export const PROTOCOL_ERROR_MESSAGE = 'Error: A network protocol error occurred when communicating with the broker.';
 export const PROTOCOL_ERROR_CODE = 2;
+/** MOSQ_ERR_CONN_LOST. */
+export const CONNECTION_LOST_CODE = 7;
 
 type Signal = 'SIGINT' | 'SIGTERM';
 
@@ -64,8 +66,14 @@ export class CliExit {
   }
 }
 
-/** Why the client gave up on its own (after a refusal on reconnect, a session taken over, ...). */
-export function closedMessage(client: MqttClient): string {
+/**
+ * The client gave up on its own (a connection lost with reconnect off, a refusal on
+ * reconnect, a session taken over): the exit as mosquitto's, 7 for a lost connection.
+ */
+export function finishOnGiveUp(exit: CliExit, client: MqttClient): void {
   const s = client.state;
-  return s.status === 'closed' && s.error ? `Error: ${s.error.message}` : 'Error: the connection was closed.';
+  const error = s.status === 'closed' ? s.error : undefined;
+  if (error instanceof ServerProtocolError) exit.finish(PROTOCOL_ERROR_CODE, PROTOCOL_ERROR_MESSAGE);
+  else if (error instanceof ConnectError) exit.finish(error.reasonCode || 1, `Connection error: ${error.message}`);
+  else exit.finish(CONNECTION_LOST_CODE, 'Error: The connection was lost.');
 }
