@@ -6,8 +6,10 @@ import type { Broker } from './broker.js';
 import type { Client } from './client.js';
 import { ConnectionLostError, ConnectTimeoutError, InternalError, KeepAliveTimeoutError } from './errors.js';
 import { dispatch, failConnection } from './handlers/index.js';
+import { MQTT_MAX_PACKET_SIZE } from './options.js';
 import { ReadHold } from './read-hold.js';
 import type { Session } from './session/session.js';
+import { timerWheel, type WheelEntry } from './timer-wheel.js';
 import { joinPatched } from './write-batch.js';
 
 /**
@@ -22,8 +24,12 @@ export type ConnectionState = 'awaiting-connect' | 'connecting' | 'authenticatin
  * batched write queue (packets of one event-loop turn leave in one write). Packets are handled one at
  * a time in order; a handler that returns a promise pauses the stream until it settles, and so
  * does a read hold (publisher back-pressure, see ReadHold).
+ *
+ * Idle, it costs little more than its socket [DESIGN]: its stream listeners are functions shared
+ * by all connections (the stream points back to it), its CONNECT timeout and keep alive are
+ * entries in the process's timer wheel, and its queues exist only while they hold something.
  */
-export class Connection implements Client {
+export class Connection implements Client, WheelEntry {
   state: ConnectionState = 'awaiting-connect';
   readonly broker: Broker;
   readonly stream: Duplex;
@@ -32,7 +38,8 @@ export class Connection implements Client {
   protocolVersion: ProtocolVersion | undefined;
   username: string | undefined;
   keepAlive = 0;
-  readonly remoteAddress: string | undefined;
+  /** Read from the stream when first asked for (node makes an object for it), then kept. */
+  private address: string | undefined;
   readonly transport: TransportInfo;
   droppedMessages = 0;
   session: Session | undefined;
@@ -40,7 +47,7 @@ export class Connection implements Client {
   /** Outgoing QoS 1/2 window: the client's Receive Maximum (5.0) or maxInflightMessages. */
   sendWindow = 20;
   /** Largest packet the client accepts (5.0 Maximum Packet Size) [MQTT-3.1.2-25]. */
-  maxOutgoingPacketSize = Number.POSITIVE_INFINITY;
+  maxOutgoingPacketSize = MQTT_MAX_PACKET_SIZE; // no packet is larger: no limit (an integer field, not a heap number)
   aliasReceiver: TopicAliasReceiver | undefined;
   /** Aliases the broker assigns toward this client (5.0, when its Topic Alias Maximum > 0). */
   aliasSender: TopicAliasSender | undefined;
@@ -54,32 +61,43 @@ export class Connection implements Client {
   incomingPending = 0;
   /** PUBACKs held back by flow control (unacknowledged QoS 1: they count toward Receive Maximum). */
   heldQos1Acks = 0;
-  /** Publisher back-pressure: paused reading while subscriber sockets it floods drain. */
-  readonly readHold: ReadHold = new ReadHold(this);
+  /** Made the first time this connection is held or holds a publisher (see `readHold`). */
+  private hold: ReadHold | undefined;
 
-  private readonly pending: Uint8Array[] = [];
+  /** Packets of this turn, not yet written (undefined until the first). */
+  private pending: Uint8Array[] | undefined;
   /** Per pending chunk: a packet id to patch into a copy of it at flush, or 0 (sent as is). */
-  private readonly pendingIds: number[] = [];
+  private pendingIds: number[] | undefined;
   private pendingBytes = 0;
   private pendingPublishes = 0;
   /** Bytes of this turn's PUBLISH packets (charged to the memory budget). */
   private pendingPublishBytes = 0;
   /** PUBLISH packets in writes the stream has not completed; `writeCounts` has them per write, in order. */
   private backloggedPublishes = 0;
-  private readonly writeCounts: number[] = [];
+  private writeCounts: number[] | undefined;
   /** PUBLISH bytes per write the stream has not completed, in order (released from the memory budget as they complete). */
-  private readonly writeSizes: number[] = [];
+  private writeSizes: number[] | undefined;
+  /** The callback of writes that carry PUBLISH packets (made at the first such write). */
+  private onWritten: (() => void) | undefined;
   /** Bytes this connection has charged to the broker's memory budget (`outputBytes`) and not released. */
   private outputCharged = 0;
   private flushScheduled = false;
   private busy = false;
-  private lastActivity = Date.now();
+  /** Ms since CLOCK_ORIGIN as an int32 (see `clock`): a small integer, no heap number per connection. */
+  private lastActivity = clock(Date.now());
   private keepAliveMs = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /** The wheel's deadline is the CONNECT timeout (until `stopConnectTimer`), then keep alive. */
+  private awaitingConnect = true;
+  /** @internal TimerWheel bookkeeping. */
+  wheelSlot = -1;
+  /** @internal */
+  wheelIndex = 0;
+  /** @internal */
+  wheelDue = 0;
   /** Online sessions whose full queue holds this client's PUBACK/PUBREC (flow control, see Delivery). */
-  private ackHolds: Session[] = [];
+  private ackHolds: Session[] | undefined;
   /** Acks held back, in order [MQTT-4.6.0-2]: packetId | reasonCode << 16 | PUBREC_FLAG. */
-  private heldAcks: number[] = [];
+  private heldAcks: number[] | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
 
   constructor(broker: Broker, stream: Duplex, transport: TransportInfo) {
@@ -87,18 +105,35 @@ export class Connection implements Client {
     this.stream = stream;
     this.transport = transport;
     this.decoder = new Decoder({ maximumPacketSize: broker.options.maximumPacketSize });
-    this.remoteAddress = (stream as { remoteAddress?: string }).remoteAddress;
-    stream.on('data', this.onData);
-    stream.on('error', this.onError);
-    stream.on('close', this.onClose);
-    stream.on('end', this.onEnd);
-    stream.on('drain', this.onDrain);
-    this.timer = setTimeout(this.onConnectTimeout, broker.options.connectTimeoutMs);
+    (stream as OwnedStream)[CONNECTION] = this;
+    stream.on('data', onStreamData);
+    stream.on('error', onStreamError);
+    stream.on('close', onStreamClose);
+    stream.on('end', onStreamEnd);
+    stream.on('drain', onStreamDrain);
+    timerWheel.schedule(this, Date.now() + broker.options.connectTimeoutMs);
+  }
+
+  get remoteAddress(): string | undefined {
+    this.address ??= (this.stream as { remoteAddress?: string }).remoteAddress;
+    return this.address;
+  }
+
+  /** Publisher back-pressure: paused reading while subscriber sockets it floods drain. */
+  get readHold(): ReadHold {
+    this.hold ??= new ReadHold(this);
+    return this.hold;
+  }
+
+  /** Reading is paused by a hold (publisher back-pressure, memory budget). */
+  private get held(): boolean {
+    return this.hold?.paused === true;
   }
 
   // ---- incoming -------------------------------------------------------------------------
 
-  private readonly onData = (chunk: Uint8Array): void => {
+  /** @internal the stream's 'data'. */
+  received(chunk: Uint8Array): void {
     if (this.state === 'closed') return;
     this.broker.metrics.bytesReceived += chunk.byteLength;
     try {
@@ -108,7 +143,7 @@ export class Connection implements Client {
       return;
     }
     this.processPackets();
-  };
+  }
 
   /**
    * Handles every complete packet the decoder holds. The connection's error boundary:
@@ -126,30 +161,34 @@ export class Connection implements Client {
 
   private handlePackets(): void {
     let stamped = false;
-    while (!this.busy && !this.readHold.paused && this.state !== 'closed') {
+    while (!this.busy && !this.held && this.state !== 'closed') {
       const packet: Packet | null = this.decoder.next();
       if (packet === null) return;
       // Keep alive counts whole Control Packets, not bytes: a peer trickling a packet that
       // never completes is not alive [MQTT-3.1.2-24] (5.0: [MQTT-3.1.2-22]).
       if (!stamped) {
-        this.lastActivity = Date.now();
+        this.lastActivity = clock(Date.now());
         stamped = true;
       }
       const pending = dispatch(this, packet);
       if (pending !== undefined) {
         this.busy = true;
         this.stream.pause();
-        pending.then(this.onHandlerDone, this.onHandlerFailed);
+        // Closures only on this (hook) path: nothing per connection while it is idle.
+        pending.then(
+          () => this.handlerDone(),
+          (err: unknown) => this.handlerFailed(err),
+        );
       }
     }
   }
 
-  private readonly onHandlerDone = (): void => {
+  private handlerDone(): void {
     this.busy = false;
-    if (this.state === 'closed' || this.readHold.paused) return;
+    if (this.state === 'closed' || this.held) return;
     this.stream.resume();
     this.processPackets();
-  };
+  }
 
   /**
    * ReadHold: reading may go on (on a turn of its own). The pause was the broker's doing:
@@ -157,15 +196,15 @@ export class Connection implements Client {
    */
   resumeAfterHold(): void {
     if (this.state === 'closed' || this.busy) return;
-    this.lastActivity = Date.now();
+    this.lastActivity = clock(Date.now());
     this.stream.resume();
     this.processPackets();
   }
 
-  private readonly onHandlerFailed = (err: unknown): void => {
+  private handlerFailed(err: unknown): void {
     this.busy = false;
     failConnection(this, err);
-  };
+  }
 
   // ---- timers ---------------------------------------------------------------------------
 
@@ -178,17 +217,39 @@ export class Connection implements Client {
     }
   }
 
-  private readonly onConnectTimeout = (): void => {
-    this.timer = undefined;
-    if (this.state === 'awaiting-connect' || this.state === 'connecting' || this.state === 'authenticating') {
-      failConnection(this, new ConnectTimeoutError(this.broker.options.connectTimeoutMs));
+  /** @internal TimerWheel: the CONNECT timeout or the keep alive deadline came. */
+  onWheelDue(now: number): void {
+    try {
+      this.deadlineReached(now);
+    } catch (err) {
+      failConnection(this, err);
     }
-  };
+  }
+
+  private deadlineReached(now: number): void {
+    if (this.state === 'closed') return;
+    if (this.awaitingConnect) {
+      if (this.state === 'awaiting-connect' || this.state === 'connecting' || this.state === 'authenticating') {
+        failConnection(this, new ConnectTimeoutError(this.broker.options.connectTimeoutMs));
+      }
+      return;
+    }
+    if (this.keepAliveMs === 0) return;
+    // A client the broker stopped reading (read hold) is not silent: its packets wait unread.
+    const since = clock(now);
+    if (this.held) this.lastActivity = since;
+    const silent = (since - this.lastActivity) | 0;
+    if (silent >= this.keepAliveMs) {
+      failConnection(this, new KeepAliveTimeoutError());
+      return;
+    }
+    timerWheel.schedule(this, now + this.keepAliveMs - silent);
+  }
 
   /** Called once CONNECT is accepted: stops the connect timeout. */
   stopConnectTimer(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.awaitingConnect = false;
+    timerWheel.cancel(this);
   }
 
   /** Starts keep alive supervision: silence for 1.5 × keepAlive closes [MQTT-3.1.2-24]. */
@@ -196,21 +257,9 @@ export class Connection implements Client {
     this.keepAlive = seconds;
     if (seconds === 0) return;
     this.keepAliveMs = seconds * 1500;
-    this.timer = setTimeout(this.onKeepAliveTimer, this.keepAliveMs);
+    this.awaitingConnect = false;
+    timerWheel.schedule(this, Date.now() + this.keepAliveMs);
   }
-
-  private readonly onKeepAliveTimer = (): void => {
-    this.timer = undefined;
-    if (this.state === 'closed') return;
-    // A client the broker stopped reading (read hold) is not silent: its packets wait unread.
-    if (this.readHold.paused) this.lastActivity = Date.now();
-    const silent = Date.now() - this.lastActivity;
-    if (silent >= this.keepAliveMs) {
-      failConnection(this, new KeepAliveTimeoutError());
-      return;
-    }
-    this.timer = setTimeout(this.onKeepAliveTimer, this.keepAliveMs - silent);
-  };
 
   // ---- outgoing -------------------------------------------------------------------------
 
@@ -257,8 +306,8 @@ export class Connection implements Client {
    * session this client floods is over its queue high-water mark. `reasonCode` 0 = Success.
    */
   sendAck(qos: 1 | 2, packetId: number, reasonCode: number): void {
-    if (this.ackHolds.length !== 0) {
-      this.heldAcks.push(packetId | (reasonCode << 16) | (qos === 2 ? PUBREC_FLAG : 0));
+    if (this.ackHolds !== undefined && this.ackHolds.length !== 0) {
+      (this.heldAcks ??= []).push(packetId | (reasonCode << 16) | (qos === 2 ? PUBREC_FLAG : 0));
       if (qos === 1) this.heldQos1Acks++;
       return;
     }
@@ -276,28 +325,33 @@ export class Connection implements Client {
 
   /** Delivery: `session` is over its high-water mark because of this client; hold its acks. */
   holdAcks(session: Session): void {
-    this.ackHolds.push(session);
-    if (this.holdTimer === undefined) this.holdTimer = setTimeout(this.onHoldExpired, HOLD_LIMIT_MS);
+    (this.ackHolds ??= []).push(session);
+    if (this.holdTimer === undefined) this.holdTimer = setTimeout(holdTimerFired, HOLD_LIMIT_MS, this);
   }
 
   /** Delivery: `session` drained; once no session holds this client, its held acks go out. */
   releaseAcks(session: Session): void {
-    const index = this.ackHolds.indexOf(session);
+    const holds = this.ackHolds;
+    const index = holds === undefined ? -1 : holds.indexOf(session);
     if (index === -1) return;
-    this.ackHolds.splice(index, 1);
-    if (this.ackHolds.length === 0) this.releaseHeldAcks();
+    holds!.splice(index, 1);
+    if (holds!.length === 0) {
+      this.ackHolds = undefined;
+      this.releaseHeldAcks();
+    }
   }
 
-  private readonly onHoldExpired = (): void => {
+  /** @internal the hold timer fired. */
+  holdTimerFired(): void {
     this.holdTimer = undefined;
     this.guard(expireHold);
-  };
+  }
 
-  /** @internal the hold timer fired: see `onHoldExpired`. */
+  /** @internal the hold timer fired: see `holdTimerFired`. */
   expireHold(): void {
     const sessions = this.ackHolds;
-    this.ackHolds = [];
-    this.broker.delivery.holdExpired(this, sessions);
+    this.ackHolds = undefined;
+    if (sessions !== undefined) this.broker.delivery.holdExpired(this, sessions);
     this.releaseHeldAcks();
   }
 
@@ -305,8 +359,8 @@ export class Connection implements Client {
     if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
     const held = this.heldAcks;
-    if (held.length === 0) return;
-    this.heldAcks = [];
+    if (held === undefined) return;
+    this.heldAcks = undefined;
     this.heldQos1Acks = 0;
     for (const ack of held) this.writeAck(ack & PUBREC_FLAG ? 2 : 1, ack & 0xffff, (ack >> 16) & 0xff);
   }
@@ -331,8 +385,8 @@ export class Connection implements Client {
 
   private write(bytes: Uint8Array, packetId = 0): void {
     if (this.state === 'closed') return;
-    this.pending.push(bytes);
-    this.pendingIds.push(packetId);
+    (this.pending ??= []).push(bytes);
+    (this.pendingIds ??= []).push(packetId);
     this.pendingBytes += bytes.byteLength;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -345,14 +399,14 @@ export class Connection implements Client {
   flush(): void {
     this.flushScheduled = false;
     const pending = this.pending;
-    if (pending.length === 0) return;
-    const ids = this.pendingIds;
+    if (pending === undefined || pending.length === 0) return;
+    const ids = this.pendingIds!;
     const publishes = this.pendingPublishes;
     const stream = this.stream;
     const open = !stream.destroyed && stream.writable;
     const chunk = !open ? undefined : pending.length === 1 && ids[0] === 0 ? pending[0]! : joinPatched(pending, ids, this.pendingBytes);
     const bytes = this.pendingPublishBytes;
-    // The queue arrays are reused: `chunk` is a copy, or the single queued packet itself.
+    // The queue arrays are reused (emptied: no backing store kept): `chunk` is a copy, or the single queued packet itself.
     pending.length = 0;
     ids.length = 0;
     this.pendingBytes = 0;
@@ -362,25 +416,39 @@ export class Connection implements Client {
       this.releaseOutput(bytes);
       return;
     }
-    this.backloggedPublishes += publishes;
     this.broker.metrics.bytesSent += chunk.byteLength;
-    this.broker.metrics.messagesSent += publishes;
-    this.writeCounts.push(publishes);
-    this.writeSizes.push(bytes);
+    // Only writes that carry PUBLISH packets are tracked to completion (the backlog, the
+    // memory budget): an idle connection's CONNACK leaves no callback or array behind.
+    let written: (() => void) | undefined;
+    if (publishes !== 0) {
+      this.backloggedPublishes += publishes;
+      this.broker.metrics.messagesSent += publishes;
+      (this.writeCounts ??= []).push(publishes);
+      (this.writeSizes ??= []).push(bytes);
+      written = this.onWritten ??= () => this.written();
+    }
     // false: 'drain' will drain the session queue and release held publishers.
-    if (!stream.write(chunk, this.onWritten)) return;
+    if (!stream.write(chunk, written)) return;
     // Accepted under the stream's high-water mark: publishers held for this socket may go on,
     // and messages queued while this tick was over the bound go now.
-    if (this.readHold.engaged) this.readHold.drained();
+    if (this.hold?.engaged) this.hold.drained();
     const session = this.session;
     if (this.state === 'connected' && session !== undefined && session.queueLength > 0) this.broker.delivery.drain(session);
   }
 
-  /** A write completed (writes complete in order): its PUBLISH packets left the backlog. */
-  private readonly onWritten = (): void => {
-    this.backloggedPublishes -= this.writeCounts.shift() ?? 0;
-    this.releaseOutput(this.writeSizes.shift() ?? 0);
-  };
+  /** A write with PUBLISH packets completed (writes complete in order): they left the backlog. */
+  private written(): void {
+    const counts = this.writeCounts;
+    const sizes = this.writeSizes;
+    if (counts === undefined || sizes === undefined) return;
+    this.backloggedPublishes -= counts.shift() ?? 0;
+    this.releaseOutput(sizes.shift() ?? 0);
+    if (counts.length === 0) {
+      // Emptied by length, which drops the backing store that shift() leaves behind.
+      counts.length = 0;
+      sizes.length = 0;
+    }
+  }
 
   /** Output bytes left the broker's memory budget (written, or the stream is gone); never more than charged. */
   private releaseOutput(bytes: number): void {
@@ -390,31 +458,30 @@ export class Connection implements Client {
     this.broker.memory.releaseOutput(released);
   }
 
-  private readonly onDrain = (): void => {
-    this.guard(drainConnection);
-  };
-
   /** @internal the socket drained: publishers held for it go on, its session queue drains. */
   drained(): void {
-    if (this.readHold.engaged) this.readHold.drained();
+    if (this.hold?.engaged) this.hold.drained();
     if (this.state === 'connected' && this.session !== undefined) this.broker.delivery.drain(this.session);
   }
 
   // ---- closing --------------------------------------------------------------------------
 
-  private readonly onError = (err: Error): void => {
+  /** @internal the stream's 'error'. */
+  streamError(err: Error): void {
     if (this.state !== 'closed') failConnection(this, new ConnectionLostError(err));
-  };
+  }
 
-  private readonly onEnd = (): void => {
+  /** @internal the stream's 'end'. */
+  streamEnded(): void {
     if (this.state !== 'closed') failConnection(this, new ConnectionLostError());
-  };
+  }
 
-  private readonly onClose = (): void => {
+  /** @internal the stream's 'close'. */
+  streamClosed(): void {
     // The stream is gone, and with it whatever it still held: out of the memory budget.
     this.releaseOutput(this.outputCharged);
     if (this.state !== 'closed') failConnection(this, new ConnectionLostError());
-  };
+  }
 
   /**
    * Ends the connection: flushes what is queued (the dispatcher queued any CONNACK or
@@ -426,11 +493,10 @@ export class Connection implements Client {
     const wasConnected = this.state === 'connected';
     this.flush();
     this.state = 'closed';
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    timerWheel.cancel(this);
     if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
-    this.readHold.close();
+    this.hold?.close();
     const stream = this.stream;
     if (!stream.destroyed) {
       stream.end();
@@ -446,24 +512,34 @@ export class Connection implements Client {
   abort(err: unknown): void {
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    timerWheel.cancel(this);
     if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
-    this.timer = undefined;
     this.holdTimer = undefined;
-    this.pending.length = 0;
-    this.pendingIds.length = 0;
+    this.pending = undefined;
+    this.pendingIds = undefined;
     this.pendingBytes = 0;
     const broker = this.broker;
     try {
       broker.metrics.abortedConnections++;
       broker.options.logger.error({ clientId: this.id, err }, 'closing a connection failed: destroyed it');
-      this.readHold.close();
+      this.hold?.close();
       this.stream.destroy();
       broker.connectionClosed(this, wasConnected, err instanceof Error ? err : undefined, false);
     } catch (finalErr) {
       broker.options.logger.error({ clientId: this.id, err: finalErr }, 'detaching an aborted connection failed');
     }
   }
+}
+
+/** Origin of `lastActivity` (epoch ms). */
+const CLOCK_ORIGIN = Date.now();
+
+/**
+ * Epoch ms as ms since CLOCK_ORIGIN, wrapped to an int32: differences taken with `| 0` are
+ * right for spans under 24 days (keep alive is at most 65535 × 1.5 s, about 27 hours).
+ */
+function clock(epochMs: number): number {
+  return (epochMs - CLOCK_ORIGIN) | 0;
 }
 
 /** Longest a publisher's acks are held for a session that does not drain (flow control). */
@@ -473,6 +549,34 @@ const PUBREC_FLAG = 0x1000000;
 /** Success PUBACK / PUBREC with packet id 0, patched at flush (see `joinPatched`). */
 const PUBACK_SUCCESS = new Uint8Array([0x40, 2, 0, 0]);
 const PUBREC_SUCCESS = new Uint8Array([0x50, 2, 0, 0]);
+
+/** Where a stream's shared listeners find their connection. */
+const CONNECTION = Symbol('hato.connection');
+type OwnedStream = Duplex & { [CONNECTION]: Connection };
+
+function onStreamData(this: OwnedStream, chunk: Uint8Array): void {
+  this[CONNECTION].received(chunk);
+}
+
+function onStreamError(this: OwnedStream, err: Error): void {
+  this[CONNECTION].streamError(err);
+}
+
+function onStreamEnd(this: OwnedStream): void {
+  this[CONNECTION].streamEnded();
+}
+
+function onStreamClose(this: OwnedStream): void {
+  this[CONNECTION].streamClosed();
+}
+
+function onStreamDrain(this: OwnedStream): void {
+  this[CONNECTION].guard(drainConnection);
+}
+
+function holdTimerFired(connection: Connection): void {
+  connection.holdTimerFired();
+}
 
 function flushConnection(connection: Connection): void {
   connection.guard(flushGuarded);

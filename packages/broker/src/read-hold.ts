@@ -24,9 +24,9 @@ export const READ_HOLD_LIMIT_MS = 1000;
 export class ReadHold {
   private readonly connection: Connection;
   /** Subscriber sockets this connection waits for: reading is paused while there is any. */
-  private waitingOn: ReadHold[] = [];
+  private waitingOn: ReadHold[] = NONE;
   /** Publishers waiting for this connection's socket to drain. */
-  private waiters: ReadHold[] = [];
+  private waiters: ReadHold[] = NONE;
   /** This socket did not drain within READ_HOLD_LIMIT_MS: it holds nobody until it drains. */
   stalled = false;
   private timer: NodeJS.Timeout | undefined;
@@ -51,6 +51,7 @@ export class ReadHold {
   /** Delivery: a message from `publisher` found this socket over its high-water mark. */
   hold(publisher: ReadHold): void {
     if (this.stalled || publisher === this || this.connection.state === 'closed' || this.waiters.includes(publisher)) return;
+    if (this.waiters === NONE) this.waiters = [];
     this.waiters.push(publisher);
     publisher.waitFor(this);
   }
@@ -60,7 +61,7 @@ export class ReadHold {
     this.stalled = false;
     const waiters = this.waiters;
     if (waiters.length === 0) return;
-    this.waiters = [];
+    this.waiters = NONE;
     for (const publisher of waiters) publisher.stopWaitingFor(this);
   }
 
@@ -85,7 +86,7 @@ export class ReadHold {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     for (const subscriber of this.waitingOn) subscriber.removeWaiter(this);
-    this.waitingOn = [];
+    this.waitingOn = NONE;
     this.memory?.removeWaiter(this);
     this.memory = undefined;
     this.drained();
@@ -93,6 +94,7 @@ export class ReadHold {
 
   private waitFor(subscriber: ReadHold): void {
     const wasPaused = this.paused;
+    if (this.waitingOn === NONE) this.waitingOn = [];
     this.waitingOn.push(subscriber);
     if (!wasPaused) this.pauseReading();
   }
@@ -121,7 +123,7 @@ export class ReadHold {
   expire(): void {
     this.timer = undefined;
     const subscribers = this.waitingOn;
-    this.waitingOn = [];
+    this.waitingOn = NONE;
     for (const subscriber of subscribers) subscriber.stall();
     const memory = this.memory;
     this.memory = undefined;
@@ -136,7 +138,7 @@ export class ReadHold {
   private stall(): void {
     this.stalled = true;
     const waiters = this.waiters;
-    this.waiters = [];
+    this.waiters = NONE;
     for (const publisher of waiters) publisher.stopWaitingFor(this);
   }
 
@@ -162,3 +164,6 @@ function readHoldExpired(hold: ReadHold): void {
 function resumeReading(hold: ReadHold): void {
   hold.resumeNow();
 }
+
+/** The empty list every idle hold shares (frozen: a push must replace it first). */
+const NONE: ReadHold[] = Object.freeze([]) as unknown as ReadHold[];

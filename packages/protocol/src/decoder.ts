@@ -27,6 +27,12 @@ export interface DecoderOptions {
   maximumPacketSize?: number;
 }
 
+/**
+ * One reader for every decoder: a packet is decoded synchronously from start to end, and the
+ * reader lets go of the chunk after each one (no per-connection reader while idle).
+ */
+const reader = new Reader();
+
 /** Fixed header (5) + largest remaining length (268,435,455). */
 const MAX_PACKET = 268_435_460;
 const EMPTY = new Uint8Array(0);
@@ -42,8 +48,8 @@ export class Decoder {
   /** Current chunk and read position in it. */
   private cur: Uint8Array = EMPTY;
   private pos = 0;
-  /** Chunks queued after `cur`, from index `head`. */
-  private queue: Uint8Array[] = [];
+  /** Chunks queued after `cur`, from index `head` (undefined while there are none). */
+  private queue: Uint8Array[] | undefined;
   private head = 0;
   /** Unread bytes in `cur` and `queue`. */
   private avail = 0;
@@ -52,7 +58,6 @@ export class Decoder {
   private flags = 0;
   private remaining = 0;
   private failure: DecodeError | undefined;
-  private readonly reader = new Reader();
 
   constructor(options: DecoderOptions = {}) {
     this.protocolVersion = options.protocolVersion;
@@ -72,7 +77,7 @@ export class Decoder {
       this.pos = 0;
     } else {
       // Queued only behind an unfinished packet; a view into a larger buffer would keep it alive.
-      this.queue.push(chunk.buffer.byteLength - n > SLACK ? copyOf(chunk, 0) : chunk);
+      (this.queue ??= []).push(chunk.buffer.byteLength - n > SLACK ? copyOf(chunk, 0) : chunk);
     }
     this.avail += n;
   }
@@ -95,7 +100,7 @@ export class Decoder {
       return null;
     }
     const length = this.remaining;
-    const r = this.reader;
+    const r = reader;
     let buf = this.cur;
     let start = this.pos;
     if (buf.length - start >= length) {
@@ -173,6 +178,7 @@ export class Decoder {
     if (i < inCur) return this.cur[this.pos + i]!;
     i -= inCur;
     const q = this.queue;
+    if (q === undefined) return 0;
     for (let k = this.head; k < q.length; k++) {
       const chunk = q[k]!;
       if (i < chunk.length) return chunk[i]!;
@@ -187,22 +193,23 @@ export class Decoder {
     let left = this.cur.length - this.pos;
     while (n >= left) {
       n -= left;
-      if (this.head === this.queue.length) {
-        this.queue.length = 0;
+      const q = this.queue;
+      if (q === undefined || this.head === q.length) {
+        this.queue = undefined;
         this.head = 0;
         this.cur = EMPTY;
         this.pos = 0;
         return;
       }
-      const next = this.queue[this.head]!;
-      this.queue[this.head++] = EMPTY;
+      const next = q[this.head]!;
+      q[this.head++] = EMPTY;
       this.cur = next;
       this.pos = 0;
       left = next.length;
       if (n === 0) break;
     }
-    if (this.head === this.queue.length && this.head > 0) {
-      this.queue.length = 0;
+    if (this.queue !== undefined && this.head === this.queue.length) {
+      this.queue = undefined;
       this.head = 0;
     }
     this.pos += n;

@@ -7,6 +7,7 @@ import { verifyPassword } from '../auth/scram-keys.js';
 import { willCost } from '../client-state.js';
 import type { Connection } from '../connection.js';
 import { ConnectRefusedError, ServerRedirectError } from '../errors.js';
+import { MQTT_MAX_PACKET_SIZE } from '../options.js';
 import { ownBytes, ownProperties, ownWill } from '../owned.js';
 import { NEVER_EXPIRES } from '../session/session.js';
 import { type ConnackDetails, sendConnack } from './connack.js';
@@ -64,7 +65,7 @@ function validate(connection: Connection, packet: ConnectPacket): string | undef
   if (version === 5) {
     connection.requestProblemInformation = packet.properties?.requestProblemInformation !== false;
     // Known before any CONNACK, so even a refusal respects it [MQTT-3.2.2-19].
-    connection.maxOutgoingPacketSize = packet.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
+    connection.maxOutgoingPacketSize = packet.properties?.maximumPacketSize ?? MQTT_MAX_PACKET_SIZE;
   }
   validateWill(connection, packet);
   connection.id = id;
@@ -250,7 +251,7 @@ function applyProperties(connection: Connection, packet: ConnectPacket): void {
   }
   // [MQTT-3.3.4-9] never more unacknowledged QoS 1/2 than the client's Receive Maximum.
   connection.sendWindow = properties?.receiveMaximum ?? options.maxInflightMessages;
-  connection.maxOutgoingPacketSize = properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
+  connection.maxOutgoingPacketSize = properties?.maximumPacketSize ?? MQTT_MAX_PACKET_SIZE;
   connection.connectSessionExpiry = properties?.sessionExpiryInterval ?? 0;
   if (options.topicAliasMaximum > 0) connection.aliasReceiver = new TopicAliasReceiver(options.topicAliasMaximum);
   // [MQTT-3.1.2-26] aliases toward the client only within its Topic Alias Maximum (none when 0 or absent).

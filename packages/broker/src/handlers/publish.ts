@@ -67,10 +67,10 @@ export function handlePublish(connection: Connection, packet: PublishPacket): vo
     return undefined;
   }
   if (packet.qos === 1) connection.incomingPending++;
-  if (packet.qos === 2) session.incomingQos2.add(packet.packetId!);
+  if (packet.qos === 2) session.addIncomingQos2(packet.packetId!);
   return verdict.then((result) => {
     if (packet.qos === 1) connection.incomingPending--;
-    if (packet.qos === 2) session.incomingQos2.delete(packet.packetId!);
+    if (packet.qos === 2) session.deleteIncomingQos2(packet.packetId!);
     if (connection.state === 'connected') accept(connection, packet, topic, authorizationCode(result));
   });
 }
@@ -119,6 +119,6 @@ function accept(connection: Connection, packet: PublishPacket, topic: string, co
     return;
   }
   // [MQTT-4.3.3-8] PUBREC, and the id is remembered until PUBREL (unless refused).
-  if (reasonCode === undefined || reasonCode < 0x80) connection.session!.incomingQos2.add(packet.packetId!);
+  if (reasonCode === undefined || reasonCode < 0x80) connection.session!.addIncomingQos2(packet.packetId!);
   connection.sendAck(2, packet.packetId!, reasonCode ?? 0);
 }

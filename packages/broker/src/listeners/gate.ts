@@ -37,8 +37,23 @@ export interface TransportInfo {
  */
 export class ListenerGate {
   private open = 0;
+  /** The TransportInfo of connections without a transport user name (shared, read-only). */
+  private shared: TransportInfo | undefined;
 
-  constructor(private readonly rules: ListenerRules) {}
+  /** The one 'close' listener it puts on each admitted stream (a function for all of them). */
+  private readonly onClose: () => void;
+
+  /** `onClosed`: called with each admitted stream once it closes (the listener's own bookkeeping). */
+  constructor(
+    private readonly rules: ListenerRules,
+    onClosed?: (stream: unknown) => void,
+  ) {
+    const gate = this;
+    this.onClose = function (this: unknown): void {
+      gate.open--;
+      onClosed?.(this);
+    };
+  }
 
   get connections(): number {
     return this.open;
@@ -54,7 +69,7 @@ export class ListenerGate {
    * when it must be refused: the listener is full, or the certificate CN it needs is missing.
    * `tlsSocket` is the TLS socket under the stream, when there is one.
    */
-  admit(stream: { once(event: 'close', listener: () => void): unknown }, tlsSocket: Socket | undefined): TransportInfo | undefined {
+  admit(stream: { on(event: 'close', listener: () => void): unknown }, tlsSocket: Socket | undefined): TransportInfo | undefined {
     if (!this.hasRoom()) return undefined;
     let username: string | undefined;
     if (this.rules.useCommonNameAsUsername === true) {
@@ -62,7 +77,13 @@ export class ListenerGate {
       if (username === undefined) return undefined;
     }
     this.open++;
-    stream.once('close', () => this.open--);
+    // One listener function and, without a user name, one TransportInfo for all connections.
+    (stream as { on(event: 'close', listener: () => void): unknown }).on('close', this.onClose);
+    if (username === undefined) return (this.shared ??= this.info(undefined));
+    return this.info(username);
+  }
+
+  private info(username: string | undefined): TransportInfo {
     const info: { listener?: string; protocolVersions?: readonly ProtocolVersion[]; username?: string } = {};
     if (this.rules.name !== undefined) info.listener = this.rules.name;
     if (this.rules.protocolVersions !== undefined) info.protocolVersions = this.rules.protocolVersions;

@@ -23,7 +23,8 @@ export interface Listener {
  */
 export function listenTcp(broker: Broker, port: number, host: string | undefined, rules: ListenerRules, tls?: TlsOptions): Promise<Listener> {
   const sockets = new Set<Socket>();
-  const gate = new ListenerGate(rules);
+  // The gate's close listener forgets the socket too: no listener or closure per connection.
+  const gate = new ListenerGate(rules, (socket) => sockets.delete(socket as Socket));
   const accept = (socket: Socket): void => {
     const transport = gate.admit(socket, tls === undefined ? undefined : socket);
     if (transport === undefined) {
@@ -32,7 +33,6 @@ export function listenTcp(broker: Broker, port: number, host: string | undefined
       return;
     }
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
     broker.handle(socket, transport);
   };
   const server = tls === undefined ? createServer(accept) : createTlsServer(tls, accept);

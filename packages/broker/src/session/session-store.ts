@@ -68,13 +68,13 @@ export class SessionStore {
   subscribe(session: Session, subscription: SessionSubscription, trieFilter: string): boolean {
     const isNew = !session.subscriptions.has(subscription.topicFilter);
     if (isNew) session.subscriptionBytes += subscriptionCost(subscription.topicFilter);
-    session.subscriptions.set(subscription.topicFilter, subscription);
+    session.setSubscription(subscription);
     this.broker.router.trie.add(trieFilter, session, subscription);
     return isNew;
   }
 
   unsubscribe(session: Session, filter: string, trieFilter: string, group: string | undefined): boolean {
-    if (!session.subscriptions.delete(filter)) return false;
+    if (!session.deleteSubscription(filter)) return false;
     session.subscriptionBytes -= subscriptionCost(filter);
     this.broker.router.trie.remove(trieFilter, session, group);
     return true;
@@ -176,7 +176,7 @@ export class SessionStore {
     for (const [filter, subscription] of session.subscriptions) {
       trie.remove(trieFilterOf(filter, subscription), session, subscription.group);
     }
-    session.subscriptions.clear();
+    session.clearSubscriptions();
     session.subscriptionBytes = 0;
     session.clearMessages();
     this.broker.unpersist(session.clientId);
@@ -218,7 +218,7 @@ export class SessionStore {
       reserveId(session, entry.packetId);
     }
     for (const stored of record.queued) session.enqueue(restoreOutgoing(stored), Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-    for (const id of record.incomingQos2) session.incomingQos2.add(id);
+    for (const id of record.incomingQos2) session.addIncomingQos2(id);
     if (record.will !== undefined) this.scheduleWill(session, record.will.will, Math.max(0, record.will.dueAt - Date.now()));
     if (record.disconnectedAt !== 0 && record.expiryInterval !== NEVER_EXPIRES) this.expireAt(session, record.disconnectedAt + record.expiryInterval * 1000);
   }

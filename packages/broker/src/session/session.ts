@@ -61,17 +61,20 @@ export class Session {
   /** Epoch ms its last connection ended (expiry counts from here). */
   disconnectedAt = 0;
   pendingWill: PendingWill | undefined;
-  readonly subscriptions = new Map<string, SessionSubscription>();
-  /** Outgoing QoS 1/2 in flight, by packet id, in send order (change it through addInflight / removeInflight). */
-  readonly inflight = new Map<number, Outgoing>();
+  /*
+   * Its collections exist only once they hold something (an idle session keeps no empty Map,
+   * Set or array [DESIGN: idle costs almost nothing]); read them through the getters, change
+   * them through the methods.
+   */
+  private subscriptionMap: Map<string, SessionSubscription> | undefined;
+  private inflightMap: Map<number, Outgoing> | undefined;
+  private qos2Ids: Set<number> | undefined;
   /** Message bytes of the in-flight entries. */
   inflightBytes = 0;
   /** What the subscriptions cost in the client-state budget (see client-state.ts). */
   subscriptionBytes = 0;
-  readonly packetIds = new PacketIdAllocator();
-  /** Incoming QoS 2 packet ids received and not yet released by PUBREL [MQTT-4.3.3-9]. */
-  readonly incomingQos2 = new Set<number>();
-  private queue: Outgoing[] = [];
+  private ids: PacketIdAllocator | undefined;
+  private queue: Outgoing[] = NO_OUTGOING;
   private queueHead = 0;
   queuedBytes = 0;
   /** Messages dropped because a queue bound was hit. */
@@ -88,6 +91,48 @@ export class Session {
     this.memory = memory;
   }
 
+  /** Packet ids of outgoing QoS 1/2 (made when first needed). */
+  get packetIds(): PacketIdAllocator {
+    this.ids ??= new PacketIdAllocator();
+    return this.ids;
+  }
+
+  /** Subscriptions by filter (change them through setSubscription / deleteSubscription). */
+  get subscriptions(): ReadonlyMap<string, SessionSubscription> {
+    return this.subscriptionMap ?? NO_SUBSCRIPTIONS;
+  }
+
+  setSubscription(subscription: SessionSubscription): void {
+    (this.subscriptionMap ??= new Map()).set(subscription.topicFilter, subscription);
+  }
+
+  deleteSubscription(filter: string): boolean {
+    return this.subscriptionMap?.delete(filter) ?? false;
+  }
+
+  clearSubscriptions(): void {
+    this.subscriptionMap = undefined;
+  }
+
+  /** Outgoing QoS 1/2 in flight, by packet id, in send order (change it through addInflight / removeInflight). */
+  get inflight(): ReadonlyMap<number, Outgoing> {
+    return this.inflightMap ?? NO_INFLIGHT;
+  }
+
+  /** Incoming QoS 2 packet ids received and not yet released by PUBREL [MQTT-4.3.3-9]. */
+  get incomingQos2(): ReadonlySet<number> {
+    return this.qos2Ids ?? NO_IDS;
+  }
+
+  addIncomingQos2(packetId: number): void {
+    (this.qos2Ids ??= new Set()).add(packetId);
+  }
+
+  /** False when the id was not held. */
+  deleteIncomingQos2(packetId: number): boolean {
+    return this.qos2Ids?.delete(packetId) ?? false;
+  }
+
   get queueLength(): number {
     return this.queue.length - this.queueHead;
   }
@@ -100,6 +145,7 @@ export class Session {
       return false;
     }
     entry.message.keep(); // no view into a read chunk or an encoder slab waits in a queue
+    if (this.queue === NO_OUTGOING) this.queue = [];
     this.queue.push(entry);
     this.queuedBytes += size;
     this.memory.chargeQueued(size);
@@ -110,17 +156,17 @@ export class Session {
   addInflight(entry: Outgoing): void {
     const size = entry.message.size;
     entry.message.keep(); // in flight until acknowledged, maybe long: no view into a read chunk
-    this.inflight.set(entry.packetId, entry);
+    (this.inflightMap ??= new Map()).set(entry.packetId, entry);
     this.inflightBytes += size;
     this.memory.chargeInflight(size);
   }
 
   /** Takes an entry out of flight (its id is released by the caller); undefined when unknown. */
   removeInflight(packetId: number): Outgoing | undefined {
-    const entry = this.inflight.get(packetId);
+    const entry = this.inflightMap?.get(packetId);
     if (entry === undefined) return undefined;
     const size = entry.message.size;
-    this.inflight.delete(packetId);
+    this.inflightMap!.delete(packetId);
     this.inflightBytes -= size;
     this.memory.releaseInflight(size);
     return entry;
@@ -139,7 +185,7 @@ export class Session {
     this.queuedBytes -= size;
     this.memory.releaseQueued(size);
     if (this.queueHead === this.queue.length) {
-      this.queue = [];
+      this.queue = NO_OUTGOING;
       this.queueHead = 0;
     } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
@@ -174,13 +220,19 @@ export class Session {
   /** Forgets all message state (clean start / expiry). Subscriptions are removed by the caller. */
   clearMessages(): void {
     for (const id of this.inflight.keys()) this.packetIds.release(id);
-    this.inflight.clear();
+    this.inflightMap = undefined;
     this.memory.releaseInflight(this.inflightBytes);
     this.inflightBytes = 0;
-    this.incomingQos2.clear();
-    this.queue = [];
+    this.qos2Ids = undefined;
+    this.queue = NO_OUTGOING;
     this.queueHead = 0;
     this.memory.releaseQueued(this.queuedBytes);
     this.queuedBytes = 0;
   }
 }
+
+/** What sessions with nothing of a kind share (never changed: each session makes its own first). */
+const NO_SUBSCRIPTIONS: ReadonlyMap<string, SessionSubscription> = new Map();
+const NO_INFLIGHT: ReadonlyMap<number, Outgoing> = new Map();
+const NO_IDS: ReadonlySet<number> = new Set();
+const NO_OUTGOING: Outgoing[] = Object.freeze([]) as unknown as Outgoing[];
