@@ -96,9 +96,11 @@ class FileAccessControl implements AccessControl {
       passwordFile === undefined ? undefined : readPasswordFile(passwordFile),
       aclFile === undefined ? undefined : readAclFile(aclFile),
     ]);
+    const readableByOthers = passwordFile !== undefined && ((await stat(passwordFile)).mode & 0o077) !== 0;
+    // Both files read and parsed: swapped together, or not at all.
     this.users = users;
     this.acl = acl;
-    if (passwordFile !== undefined && ((await stat(passwordFile)).mode & 0o077) !== 0) {
+    if (readableByOthers) {
       // The hashes are slow, not secret-proof: offline guessing needs only the file (as Mosquitto warns).
       this.options.logger.warn({ passwordFile }, 'the password file can be read by other users: chmod 600 it');
     }
