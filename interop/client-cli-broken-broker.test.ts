@@ -123,6 +123,19 @@ async function signalled(
   return p.done;
 }
 
+it('a PUBLISH in the same read as the CONNACK is printed (not lost before the listener is attached)', async () => {
+  const script = connackThen(hex('30 06 00 03 61 2f 62 78')); // a/b "x"
+  const [ours, theirs] = await Promise.all([broker(script), broker(script)]);
+  const args = (b: ScriptBroker) => ['-p', `${b.port}`, '-V', '311', '-t', '#', '-C', '1', '-W', '2'];
+  const [hatoResult, mosquittoResult] = await Promise.all([
+    hato(['sub', ...args(ours)]).done,
+    hasMosquittoClients ? run('mosquitto_sub', args(theirs)).done : undefined,
+  ]);
+  expect(hatoResult).toEqual({ code: 0, stdout: 'x\n', stderr: '' });
+  expect(ours.connections).toBe(1); // the first message counted: no reconnect to get another
+  if (mosquittoResult) expect(mosquittoResult).toEqual(hatoResult);
+});
+
 it('hato sub -v prints `topic (null)` for an empty payload, as mosquitto_sub', async () => {
   const b = await broker(connackThen(hex('30 05 00 03 61 2f 62')));
   const args = ['-p', `${b.port}`, '-V', '311', '-t', '#', '-C', '1', '-v'];

@@ -105,8 +105,11 @@ export async function connectForCli(
   setup: ClientSetup,
   debug: boolean,
   exit: CliExit,
+  /** Attaches listeners before any packet can arrive (a PUBLISH may share CONNACK's read). */
+  prepare?: (client: MqttClient) => void,
 ): Promise<MqttClient | number> {
   const client = connect(setup.url, setup.options);
+  prepare?.(client);
   if (debug) {
     client.on('packetsend', (p) => process.stdout.write(`Client ${client.clientId} sending ${describe(p)}\n`));
     client.on('packetreceive', (p) => process.stdout.write(`Client ${client.clientId} received ${describe(p)}\n`));

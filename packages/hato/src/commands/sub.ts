@@ -125,13 +125,15 @@ export async function run(argv: string[]): Promise<number> {
       ? undefined
       : setTimeout(() => (connackSeen ? exit.finish(27, 'Timed out') : exit.finish(255)), timeout * 1000);
   try {
-    const client = await connectForCli(setup, args.flags.has('debug'), exit);
+    let state: SubRun | undefined;
+    const client = await connectForCli(setup, args.flags.has('debug'), exit, (c) => {
+      state = { client: c, setup, args, count, exit };
+      const print = printer(state);
+      c.on('message', (topic, payload, packet) => print(topic, payload, packet.retain));
+    });
     if (typeof client === 'number') return client;
     connackSeen = true;
-    const state: SubRun = { client, setup, args, count, exit };
-    const print = printer(state);
-    client.on('message', (topic, payload, packet) => print(topic, payload, packet.retain));
-    void subscribeAll(state);
+    void subscribeAll(state!);
     const code = await exit.done;
     clearTimeout(timer);
     await client.end({ timeout: 2000 });
