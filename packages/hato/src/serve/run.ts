@@ -1,9 +1,11 @@
-import { Broker, type BrokerOptions, ScramSha256 } from '@hato/broker';
+import { Broker, type BrokerOptions } from '@hato/broker';
 import type { Logger } from 'pino';
 import type { EffectiveConfig } from '../config/effective.js';
+import { describePersistence } from '../config/persistence.js';
 import { BROKER_OPTION_KEYS } from '../config/schema.js';
 import { type AccessControl, createAccessControl, loadObservability, trustCertificateUsers } from './extensions.js';
 import { type RunningListener, reloadCertificates, startListeners } from './listeners.js';
+import { openPersistence } from './persistence.js';
 
 /** SIGTERM/SIGINT: past this, the broker stops waiting for connections to close and exits 1. */
 export const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -46,6 +48,8 @@ function listeningLine(listeners: readonly RunningListener[], adminPort: number 
 
 interface Running {
   broker: Broker;
+  /** A durable store: delayed wills are kept at shutdown (they go after the restart), not fired. */
+  durable: boolean;
   listeners: RunningListener[];
   access: AccessControl | undefined;
   sys: { stop(): void } | undefined;
@@ -68,7 +72,7 @@ async function startObservability(running: Running, config: EffectiveConfig): Pr
 async function stop(running: Running): Promise<void> {
   running.ready = false;
   running.sys?.stop();
-  await running.broker.close({ publishWills: true });
+  await running.broker.close({ publishWills: true, storeDelayedWills: running.durable });
   await running.admin?.close();
 }
 
@@ -79,8 +83,8 @@ async function reload(running: Running, logger: Logger): Promise<void> {
     try {
       await running.access.reload();
       logger.info('password file and ACL reloaded');
-    } catch (err) {
-      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'password file / ACL reload failed: keeping the previous ones');
+    } catch {
+      // reload() logged why and kept the previous users and rules.
     }
   }
   reloadCertificates(running.listeners, logger);
@@ -100,12 +104,20 @@ async function start(config: EffectiveConfig, logger: Logger): Promise<Running |
   if (access !== undefined) {
     options.hooks = trustCertificateUsers(access.hooks);
     // The password file's users also answer 5.0 SCRAM-SHA-256 (users made by `hato passwd`).
-    if (config.passwordFile !== undefined) options.authMethods = [new ScramSha256(access.credentialStore)];
+    // SCRAM over the same users, throttled per address like password logins.
+    if (config.passwordFile !== undefined) options.authMethods = access.authMethods;
+  }
+  try {
+    options.persistence = await openPersistence(config.store);
+  } catch (err) {
+    logger.error({ err: err instanceof Error ? err.message : String(err), ...describePersistence(config.store) }, 'hato broker could not start: the persistence cannot be opened');
+    return undefined;
   }
   const broker = new Broker({ ...options, logger });
   logClients(broker, logger);
-  const running: Running = { broker, listeners: [], access, sys: undefined, admin: undefined, ready: false };
+  const running: Running = { broker, durable: config.store.type !== 'memory', listeners: [], access, sys: undefined, admin: undefined, ready: false };
   try {
+    await broker.whenReady();
     running.listeners = await startListeners(broker, config.listeners);
     await startObservability(running, config);
   } catch (err) {
@@ -134,7 +146,7 @@ export async function serve(config: EffectiveConfig, logger: Logger): Promise<nu
     process.once('SIGTERM', resolve);
   });
   running.ready = true;
-  logger.info(listeningLine(running.listeners, running.admin?.port), 'hato broker listening');
+  logger.info({ ...listeningLine(running.listeners, running.admin?.port), ...describePersistence(config.store) }, 'hato broker listening');
   const signal = await stopSignal;
   logger.info({ signal }, 'shutting down');
   // A second signal while shutting down ends the process at once.
