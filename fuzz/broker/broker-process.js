@@ -5,17 +5,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
-const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
+/** This folder; main.js sets it when the fuzzer runs as a bundle (where import.meta.url is the bundle's). */
+const here = () => globalThis.hatoFuzzDir ?? fileURLToPath(new URL('.', import.meta.url));
 const STDERR_KEEP = 64 * 1024;
 
 /** Bundles the broker child into a fresh temp dir; returns { file, dispose }. */
 export async function bundleChild() {
+  const { build } = globalThis.hatoFuzzEsbuild ?? (await import('esbuild'));
   const dir = mkdtempSync(join(tmpdir(), 'hato-fuzz-child-'));
   const file = join(dir, 'broker-child.cjs');
   await build({
-    entryPoints: [CHILD],
+    entryPoints: [join(here(), 'child.js')],
     outfile: file,
     bundle: true,
     platform: 'node',
