@@ -4,41 +4,12 @@
  * connection state. Each case runs mosquitto_sub / mosquitto_pub against the same
  * script when installed, and both must give the expected exit code and output.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, hasMosquittoClients, hato, type Result, run } from './client-support/cli-process.js';
 import { CONNACK_311, connackThen, hex, type Script, ScriptBroker } from './client-support/script-broker.js';
-
-const CLI = join(import.meta.dirname, '../packages/hato/dist/cli.js');
-const hasMosquittoClients = existsSync('/usr/bin/mosquitto_sub') && existsSync('/usr/bin/mosquitto_pub');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[]): { child: ChildProcess; done: Promise<Result> } {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  // A hung process is the bug under test: kill it so the test fails instead of hanging.
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  const done = new Promise<Result>((resolve) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? (signal === 'SIGKILL' ? -9 : null), stdout, stderr });
-    }),
-  );
-  return { child, done };
-}
-
-const hato = (args: string[]) => run(process.execPath, [CLI, ...args]);
 
 const brokers: ScriptBroker[] = [];
 async function broker(script: Script): Promise<ScriptBroker> {

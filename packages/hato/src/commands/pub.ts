@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ClientClosedError, type MqttClient, type PublishOptions } from '@hato/client/node';
-import { commonFlags, type FlagSpec, parseArgs, UsageError } from './client-args.js';
+import { commonFlags, type FlagSpec, intArg, type ParsedArgs, parseArgs, UsageError } from './client-args.js';
 import { type ClientSetup, clientSetup, connectForCli } from './client-connect.js';
 import { CliExit } from './client-exit.js';
 
@@ -17,11 +17,13 @@ const flags: FlagSpec[] = [
   { names: ['-s', '--stdin-file'], kind: 'bool', key: 'stdin' },
   { names: ['-n', '--null-message'], kind: 'bool', key: 'null' },
   { names: ['-r', '--retain'], kind: 'bool', key: 'retain' },
+  { names: ['--repeat'], kind: 'value', key: 'repeat' },
+  { names: ['--repeat-delay'], kind: 'value', key: 'repeatDelay' },
 ];
 
 export const usage = `Usage: hato pub {[-h host] [-p port] [-u username] [-P password] -t topic | -L URL}
                 {-f file | -l | -n | -m message | -s}
-                [-c] [-k keepalive] [-q qos] [-r] [-x session-expiry-interval]
+                [-c] [-k keepalive] [-q qos] [-r] [--repeat N] [--repeat-delay time] [-x session-expiry-interval]
                 [-i id] [-I id_prefix] [-d] [--quiet] [-V mqttv5|mqttv311|mqttv31]
                 [--will-topic [--will-payload payload] [--will-qos qos] [--will-retain]]
                 [--cafile file [--cert file] [--key file] [--insecure]] [--ws [--ws-path /mqtt]]
@@ -31,20 +33,25 @@ export const usage = `Usage: hato pub {[-h host] [-p port] [-u username] [-P pas
  -f : send the contents of a file.  -s : read the message from stdin, sending the whole input.
  -l : read messages from stdin, sending a separate message for each line.
  -r : retain the message.           -q : QoS 0, 1 or 2 (default 0).
+ --repeat : with -f, -m, -n or -s, publish the message N times.
+ --repeat-delay : with --repeat, wait that many seconds (may be fractional) between publishes.
  -V : protocol version, default mqttv5.  -L : mqtt(s)://[user[:pass]@]host[:port]/topic
  -D : MQTT 5.0 property, e.g. -D publish user-property key value, -D connect session-expiry-interval 60
 `;
 
-type Source = { kind: 'message'; payload: string | Uint8Array } | { kind: 'lines' };
+type Source = { kind: 'message'; payload: string | Uint8Array; repeat: number; delayMs: number } | { kind: 'lines' };
 
-function source(values: Record<string, string>, flagSet: Set<string>): Source {
+function source(args: ParsedArgs): Source {
+  const { values, flags: flagSet } = args;
   const chosen = ['message', 'file'].filter((k) => values[k] !== undefined).concat(['lines', 'stdin', 'null'].filter((k) => flagSet.has(k)));
   if (chosen.length !== 1) throw new UsageError('Exactly one of -m, -f, -l, -n or -s must be given.');
-  if (values.message !== undefined) return { kind: 'message', payload: values.message };
-  if (values.file !== undefined) return { kind: 'message', payload: readFileSync(values.file) };
-  if (flagSet.has('stdin')) return { kind: 'message', payload: readFileSync(0) };
-  if (flagSet.has('null')) return { kind: 'message', payload: '' };
-  return { kind: 'lines' };
+  if (flagSet.has('lines')) return { kind: 'lines' };
+  const repeat = intArg(args, 'repeat', 'repeat count', 1, Number.MAX_SAFE_INTEGER) ?? 1;
+  const delay = values.repeatDelay === undefined ? 0 : Number(values.repeatDelay);
+  if (!(delay >= 0)) throw new UsageError(`Invalid repeat delay '${values.repeatDelay}'.`);
+  const payload =
+    values.message ?? (values.file !== undefined ? readFileSync(values.file) : flagSet.has('stdin') ? readFileSync(0) : '');
+  return { kind: 'message', payload, repeat, delayMs: delay * 1000 };
 }
 
 async function publishAll(client: MqttClient, setup: ClientSetup, src: Source, retain: boolean): Promise<void> {
@@ -52,7 +59,10 @@ async function publishAll(client: MqttClient, setup: ClientSetup, src: Source, r
   const options: PublishOptions = { qos: setup.qos, retain };
   if (setup.properties.publish) options.properties = setup.properties.publish;
   if (src.kind === 'message') {
-    await client.publish(topic, src.payload, options);
+    for (let i = 0; i < src.repeat; i++) {
+      if (i > 0 && src.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, src.delayMs));
+      await client.publish(topic, src.payload, options);
+    }
     return;
   }
   const pending: Promise<unknown>[] = [];
@@ -76,7 +86,7 @@ function parse(argv: string[]): Parsed | number {
     }
     const setup = clientSetup(args, 'hato_pub_');
     if (setup.topics.length !== 1) throw new UsageError('A single topic must be given with -t or -L.');
-    const src = source(args.values, args.flags);
+    const src = source(args);
     if (src.kind === 'lines') setup.options.reconnect = { initialDelay: 1000, maxDelay: 10_000 };
     else setup.options.reconnect = false;
     return { args, setup, src };

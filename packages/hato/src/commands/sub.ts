@@ -1,7 +1,7 @@
 /**
  * `hato sub`: subscribe and print messages, like mosquitto_sub (-t repeatable, -v,
- * -C count, -W timeout, -R, -T, -N, -E). Exit codes as mosquitto: CONNACK reason code
- * on refusal, 27 on -W timeout, 1 on errors.
+ * -C count, -W timeout, -R, -T, -N, -E, -U, --retained-only, --remove-retained). Exit
+ * codes as mosquitto: see `run`.
  */
 import { topicMatches } from '@hato/protocol';
 import { ClientClosedError, type MqttClient, SubscribeError, type SubscribeOptions } from '@hato/client/node';
@@ -18,11 +18,15 @@ const flags: FlagSpec[] = [
   { names: ['-R'], kind: 'bool', key: 'noRetained' },
   { names: ['-E'], kind: 'bool', key: 'exitOnSubscribe' },
   { names: ['-T', '--filter-out'], kind: 'list', key: 'filterOut' },
+  { names: ['-U', '--unsubscribe'], kind: 'list', key: 'unsubscribe' },
+  { names: ['--retained-only'], kind: 'bool', key: 'retainedOnly' },
+  { names: ['--remove-retained'], kind: 'bool', key: 'removeRetained' },
 ];
 
 export const usage = `Usage: hato sub {[-h host] [-p port] [-u username] [-P password] -t topic ... | -L URL [-t topic]}
                 [-c] [-k keepalive] [-q qos] [-x session-expiry-interval]
-                [-C msg_count] [-E] [-R] [-T filter_out] [-W timeout_secs]
+                [-C msg_count] [-E] [-R] [--retained-only] [--remove-retained]
+                [-T filter_out] [-U topic ...] [-W timeout_secs]
                 [-i id] [-I id_prefix] [-d] [-N] [--quiet] [-v] [-V mqttv5|mqttv311|mqttv31]
                 [--will-topic [--will-payload payload] [--will-qos qos] [--will-retain]]
                 [--cafile file [--cert file] [--key file] [--insecure]] [--ws [--ws-path /mqtt]]
@@ -32,6 +36,9 @@ export const usage = `Usage: hato sub {[-h host] [-p port] [-u username] [-P pas
  -C : exit after that many messages.   -W : exit (code 27) after that many seconds.
  -R : do not print retained messages.  -T : topic filter to leave out, may be repeated.
  -E : exit once subscribed.            -N : no newline after the payload.
+ -U : unsubscribe from a topic filter once connected, may be repeated.
+ --retained-only : only handle retained messages; exit at the first message that is not retained.
+ --remove-retained : clear each retained message received (an empty retained PUBLISH); not those -R or -T leave out.
  -V : protocol version, default mqttv5.
  -D : MQTT 5.0 property, e.g. -D subscribe user-property k v, -D connect session-expiry-interval 60
 `;
@@ -50,10 +57,18 @@ function printer(run: SubRun): (topic: string, payload: Uint8Array, retain: bool
   const verbose = args.flags.has('verbose');
   const eol = args.flags.has('noEol') ? '' : '\n';
   let received = 0;
+  const retainedOnly = args.flags.has('retainedOnly');
+  const removeRetained = args.flags.has('removeRetained');
   return (topic, payload, retain) => {
     if (run.exit.finished) return;
+    if (retainedOnly && !retain) {
+      run.exit.finish(0);
+      return;
+    }
+    // In mosquitto_sub's order: -R, then -T, then --remove-retained (so -R keeps them).
     if (retain && args.flags.has('noRetained')) return;
     if (filterOut.some((f) => topicMatches(f, topic))) return;
+    if (removeRetained && retain) run.client.publish(topic, '', { retain: true }).catch(() => {});
     // As mosquitto_sub: an empty payload prints nothing, or `topic (null)` with -v (and a newline).
     if (payload.length > 0) {
       const head = verbose ? `${topic} ` : '';
@@ -70,8 +85,12 @@ function printer(run: SubRun): (topic: string, payload: Uint8Array, retain: bool
 async function subscribeAll(run: SubRun): Promise<void> {
   const options: SubscribeOptions = { qos: run.setup.qos };
   if (run.setup.properties.subscribe) options.properties = run.setup.properties.subscribe;
+  const subscribed = run.client.subscribe(run.setup.topics, options);
+  // -U goes out after the SUBSCRIBE, as with mosquitto_sub.
+  const unsubscribe = run.args.lists.unsubscribe;
+  if (unsubscribe !== undefined) run.client.unsubscribe(unsubscribe).catch(() => {});
   try {
-    await run.client.subscribe(run.setup.topics, options);
+    await subscribed;
   } catch (err) {
     if (err instanceof ClientClosedError) return; // ending for another cause
     if (!(err instanceof SubscribeError)) {
