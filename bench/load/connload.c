@@ -9,7 +9,10 @@
 //   ready <connected> <elapsed ms from the first connect() to the last CONNACK>
 //
 // (or "error <message>") and holds the connections open, idle, until stdin ends or gets a line,
-// or --hold-max seconds pass (default 600), or its parent dies; then it exits.
+// or --hold-max seconds pass (default 600), or its parent dies; then it exits. While it holds
+// them, each connection sends a PINGREQ every keep alive period (the first half a period after
+// its CONNACK), as an idle client does, so that the server never times them out; PINGRESPs are
+// left unread.
 //
 // Beyond 20,000 connections it uses more loopback source addresses (127.0.0.2, 127.0.0.3, ...;
 // or --sources K of them from the start), bound with IP_BIND_ADDRESS_NO_PORT so that each source
@@ -44,7 +47,8 @@ enum { CONNECTING = 0, AWAIT_CONNACK = 1, DONE = 2 };
 struct conn {
   int fd;
   uint8_t state;
-  uint8_t got; // CONNACK bytes received so far
+  uint8_t got;    // CONNACK bytes received so far
+  double next_ping; // ms (CLOCK_MONOTONIC) of its next PINGREQ
 };
 
 static double now_ms(void) {
@@ -192,6 +196,7 @@ int main(int argc, char **argv) {
         c->got += (uint8_t)r;
         if (c->got == 4) {
           c->state = DONE;
+          c->next_ping = now_ms() + keepalive * 500.0;
           // Idle from now on: no more events wanted (a close from the server is not looked at).
           epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
           open--;
@@ -205,6 +210,21 @@ int main(int argc, char **argv) {
   fflush(stdout);
 
   struct pollfd in = {.fd = 0, .events = POLLIN};
-  poll(&in, 1, hold_max * 1000);
+  double hold_until = now_ms() + hold_max * 1000.0;
+  static const uint8_t pingreq[2] = {0xc0, 0x00};
+  while (now_ms() < hold_until) {
+    if (poll(&in, 1, 100) != 0) break; // a line, the end of stdin, or an error
+    if (keepalive == 0) continue;
+    double now = now_ms();
+    for (int i = 0; i < count; i++) {
+      if (conns[i].next_ping > now) continue;
+      if (write(conns[i].fd, pingreq, 2) != 2) {
+        printf("error connection %d: PINGREQ not sent: %s\n", i, strerror(errno));
+        fflush(stdout);
+        return 1;
+      }
+      conns[i].next_ping += keepalive * 1000.0;
+    }
+  }
   return 0; // the kernel closes every socket
 }

@@ -1,7 +1,7 @@
 // Node fallback for bench/load/connload.c (used when gcc is missing), same arguments and output:
 //   node bench/load/connload.js PORT COUNT [--host H] [--sources K] [--window W] [--keepalive S] [--hold-max S]
-// prints "ready <connected> <ms>" (or "error <message>") and holds the connections until stdin
-// ends or gets a line. Slower than the C program, so its accept times overstate the servers'.
+// prints "ready <connected> <ms>" (or "error <message>") and holds the connections (each sending
+// PINGREQ every keep alive period) until stdin ends or gets a line. Slower than the C program, so its accept times overstate the servers'.
 import net from 'node:net';
 import { connect } from './raw.js';
 
@@ -16,6 +16,7 @@ const keepAlive = Number(opt('keepalive', 60));
 const sources = Number(opt('sources', 0)) || Math.ceil(count / 20000);
 const holdMax = Number(opt('hold-max', 600));
 const CONNACK = '20020000';
+const PINGREQ = Buffer.from([0xc0, 0x00]);
 
 const sockets = [];
 let next = 0;
@@ -44,6 +45,13 @@ function openMore() {
       if (got.length < 8) return;
       if (got !== CONNACK) fail(`connection ${i}: unexpected CONNACK ${got}`);
       socket.off('data', onData);
+      // An idle client pings every keep alive period (the first after half of one).
+      if (keepAlive > 0) {
+        setTimeout(() => {
+          socket.write(PINGREQ);
+          setInterval(() => socket.write(PINGREQ), keepAlive * 1000).unref();
+        }, keepAlive * 500).unref();
+      }
       open--;
       if (++done === count) {
         console.log(`ready ${done} ${(performance.now() - start).toFixed(1)}`);
