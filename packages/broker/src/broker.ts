@@ -235,7 +235,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
     const message = Message.create(will.topic, will.payload, will.qos, will.retain, will.properties, clientId, Date.now());
     const packet: PublishPacket = { type: 'publish', topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false };
     if (message.properties !== undefined) packet.properties = message.properties;
-    this.publishMessage(message, packet, undefined);
+    try {
+      this.publishMessage(message, packet, undefined);
+    } catch (err) {
+      // Wills go out from timers (will delay, session expiry) and closing connections, where
+      // no connection's error boundary is around them: a hook that throws while routing
+      // (chooseSharedMember, authorizeDelivery) must not end the process.
+      this.metrics.internalErrors++;
+      this.options.logger.error({ err, clientId }, 'publishing a will failed');
+    }
   }
 
   /** Shutdown: every will still to come goes now (a connection's, or one waiting for its delay). */
