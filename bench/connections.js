@@ -7,12 +7,12 @@
 //   - the server's RSS per idle connection (/proc/PID/status VmRSS after minus before, the Node
 //     servers garbage-collected first), with the V8 heap and arrayBuffers per connection;
 //   - ratios hato/bare. With --rounds N: the fastest time of N runs, the mean memory.
-// Then hato and the bare server with BIG idle connections (several loopback source addresses
+// Then hato, the bare server and Mosquitto with BIG idle connections (several loopback source addresses
 // past 20,000; as many as the open-file limit allows): RSS per connection, and the CPU the server
 // spends over REST seconds at rest, its clients sending PINGREQ every 60 s (keep alive at rest).
 //
 //   node bench/connections.js [--count 10000] [--big 50000] [--rest 10] [--rounds 3]
-//                             [--servers hato,bare,mosquitto,aedes] [--big-servers hato,bare]
+//                             [--servers hato,bare,mosquitto,aedes] [--big-servers hato,bare,mosquitto]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,7 @@ const { values: args } = parseArgs({
     rest: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     servers: { type: 'string', default: 'hato,bare,mosquitto,aedes' },
-    'big-servers': { type: 'string', default: 'hato,bare' },
+    'big-servers': { type: 'string', default: 'hato,bare,mosquitto' },
   },
 });
 const COUNT = Number(args.count);
