@@ -5,6 +5,7 @@
  * after CONNACK and the lifecycle milestones go to the client through `ManagerHost`.
  */
 import {
+  clientDisconnectReasonFor,
   type ConnackPacket,
   type ConnectPacket,
   type DecodeError,
@@ -21,7 +22,6 @@ import type { ClientEvents, EndOptions } from './client-types.js';
 import { Connection } from './connection.js';
 import { type ConnectionEvent, type ConnectionState, transition } from './connection-state.js';
 import { within } from './deadline.js';
-import { clientDisconnectCode, disconnectWith } from './disconnect-codes.js';
 import { ConnectError, DisconnectError, ServerProtocolError, TimeoutError, TransportError } from './errors.js';
 import { KeepAlive } from './keepalive.js';
 import { protocolRefusedError } from './version-fallback.js';
@@ -180,7 +180,7 @@ export class ConnectionManager {
         });
         if (this.connackValue) {
           const d: DisconnectPacket = { type: 'disconnect' };
-          if (this.version === 5 && options.reasonCode) d.reasonCode = disconnectWith(options.reasonCode).reasonCode;
+          if (this.version === 5 && options.reasonCode) d.reasonCode = options.reasonCode;
           if (this.version === 5 && options.properties) d.properties = options.properties;
           this.send(d); // [MQTT-3.14.4-1] then close the network connection
         }
@@ -214,8 +214,8 @@ export class ConnectionManager {
   violation(code: number, message: string, cause?: Error): void {
     const conn = this.connection;
     if (conn === undefined || conn.isClosed) return;
-    const reasonCode = clientDisconnectCode(code);
-    if (this.version === 5) conn.send(disconnectWith(reasonCode));
+    const reasonCode = clientDisconnectReasonFor(code);
+    if (this.version === 5) conn.send({ type: 'disconnect', reasonCode });
     conn.end();
     conn.destroy(new ServerProtocolError(reasonCode, message, cause === undefined ? undefined : { cause }));
   }

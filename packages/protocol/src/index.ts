@@ -2,6 +2,7 @@ export * from './packets.js';
 export type * from './properties.js';
 export * from './reason-codes.js';
 export {
+  clientDisconnectReasonFor,
   type ConnackReasonCode,
   type ConnectReturnCodeValue,
   connackReasonFor,

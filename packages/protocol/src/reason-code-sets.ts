@@ -89,6 +89,7 @@ export function connackReasonFor(code: number): ConnackReasonCode {
  * CONNECT with an unknown level (0x84) is a Protocol Error [MQTT-3.1.0-2].
  */
 export function disconnectReasonFor(code: number): DisconnectReasonCode {
+  // 0x00 and 0x04 are no errors (and 0x04 is the client's alone).
   if (code >= 0x80 && isDisconnectReasonCode(code)) return code;
   switch (code) {
     case 0x84: // Unsupported Protocol Version
@@ -105,4 +106,16 @@ export function disconnectReasonFor(code: number): DisconnectReasonCode {
     default:
       return 0x80;
   }
+}
+
+/** DISCONNECT codes a client may send (the "Sent by" column of spec table 3.14.2.1). */
+const FROM_CLIENT = set([0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99]);
+
+/**
+ * The DISCONNECT reason code a client sends when the server broke the protocol with an
+ * error whose reason is `code`: the code itself where a client may send it, else 0x82
+ * Protocol Error (a codec error can carry, say, 0x84 from a CONNECT a server sent).
+ */
+export function clientDisconnectReasonFor(code: number): DisconnectReasonCode {
+  return FROM_CLIENT[code] === 1 ? (code as DisconnectReasonCode) : 0x82;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connackReasonFor, disconnectReasonFor, encode, isConnackReasonCode, isDisconnectReasonCode } from '../src/index.js';
+import { clientDisconnectReasonFor, connackReasonFor, disconnectReasonFor, encode, isConnackReasonCode, isDisconnectReasonCode } from '../src/index.js';
 
 const ALL = Array.from({ length: 256 }, (_, code) => code);
 
@@ -31,5 +31,13 @@ describe('the reason code a CONNACK or DISCONNECT carries for an error', () => {
     expect(connackReasonFor(0x86)).toBe(0x86);
     expect(connackReasonFor(0x8b)).toBe(0x88); // shutting down → Server unavailable
     expect(connackReasonFor(0x00)).toBe(0x80); // a success code is no refusal
+  });
+
+  it('a client only sends the DISCONNECT codes the spec lets a client send [§3.14.2.1]', () => {
+    expect(clientDisconnectReasonFor(0x94)).toBe(0x94);
+    expect(clientDisconnectReasonFor(0x81)).toBe(0x81);
+    expect(clientDisconnectReasonFor(0x84)).toBe(0x82); // a CONNECT from a server
+    expect(clientDisconnectReasonFor(0x8e)).toBe(0x82); // Session taken over is the server's
+    for (const code of ALL) expect(isDisconnectReasonCode(clientDisconnectReasonFor(code))).toBe(true);
   });
 });
