@@ -110,12 +110,16 @@ const broker = new Broker({
       return hookAnswer(packet.topic.startsWith('hook/') ? packet.topic : undefined, 'authorizePublish');
     },
     // Synchronous hooks asked while routing: their failures happen on the publisher's turn.
-    authorizeDelivery: (_client, topic) => {
-      if (topic === 'hook/deliver-throw') throw boom('authorizeDelivery');
+    // Throws for one recipient only ('fz-h'), so some deliveries of the same message succeed
+    // first and the hook fails later, when a share group hands that message to another member.
+    authorizeDelivery: (client, topic) => {
+      if (topic === 'hook/deliver-throw' && client.id === 'fz-h') throw boom('authorizeDelivery');
       return topic !== 'hook/deliver-deny';
     },
     chooseSharedMember: (candidates, _message, group) => {
-      if (group === 't') throw boom('chooseSharedMember');
+      // Group 't' fails when one candidate is left: while routing to a lone member, or while a
+      // leaving member's messages are handed over to the other.
+      if (group === 't' && candidates.length === 1) throw boom('chooseSharedMember');
       if (group === 'h') return candidates.length + 3; // out of range
       return 0;
     },

@@ -65,6 +65,7 @@ async function main() {
       if (result.timedOut.length) problems.push(`case(s) ${result.timedOut.join(', ')} did not end`);
       if (problems.length === 0) {
         console.log(`replay ${values.replay}: ${data.cases.length} case(s), invariant holds`);
+        if (process.env.HATO_FUZZ_LOG_ERRORS) console.log(result.stderr);
         return 0;
       }
       console.log(`replay ${values.replay}: ${problems.join('; ')}\n${result.stderr}`);

@@ -5,7 +5,7 @@ import * as build from '@hato/testkit';
 const { Prop } = build;
 
 export const TOPICS = ['a', 'a/b', 'a/b/c', 'fz/x', 'fz/y', 'r/1', '/', 'a//b', 'ü/ñ', '$SYS/x', 'z', 'hook/throw', 'hook/reject', 'hook/async', 'persist-throw', 'persist-reject', 'hook/deliver-throw', 'hook/deliver-deny'];
-export const FILTERS = ['#', '+', 'a/#', 'a/+', '+/+/c', 'fz/#', 'a/b', 'r/1', '$share/g/a/#', '$share/g/fz/x', '$share/h/#', '$share/t/a/#', '$SYS/#', '+/#', 'hook/throw', 'hook/reject', 'hook/async', 'hook/deny'];
+export const FILTERS = ['#', '+', 'a/#', 'a/+', '+/+/c', 'fz/#', 'a/b', 'r/1', '$share/g/a/#', '$share/g/fz/x', '$share/h/#', '$share/t/a/#', '$share/t/hook/#', '$SYS/#', '+/#', 'hook/throw', 'hook/reject', 'hook/async', 'hook/deny'];
 export const BAD_FILTERS = ['a/#/b', 'a+', '#/a', '$share/g', '$share//a', '$share/g+/a/b', '', 'a\u0000b', 'a/b#'];
 export const BAD_TOPICS = ['a/+', '#', '', 'a\u0000b', '$share/g/a', 'a/#'];
 const CLIENT_IDS = ['fz-a', 'fz-b', 'fz-c', 'fz-d', 'fz-e', 'fz-f', 'fz-g', 'fz-h'];
