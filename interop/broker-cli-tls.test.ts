@@ -21,7 +21,7 @@ describe.skipIf(!existsSync(cli))('hato broker --tls-port (CLI) with mosquitto c
     dir = mkdtempSync(join(tmpdir(), 'hato-cli-tls-'));
     const certs = makeCertificates(dir);
     ca = certs.ca;
-    child = spawn(process.execPath, [cli, 'broker', '--host', '127.0.0.1', '--port', '0', '--no-ws', '--tls-port', '0', '--cert', certs.cert, '--key', certs.key], {
+    child = spawn(process.execPath, [cli, 'broker', '--persistence', 'memory', '--host', '127.0.0.1', '--port', '0', '--no-ws', '--tls-port', '0', '--cert', certs.cert, '--key', certs.key], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     tlsPort = await new Promise<number>((resolve, reject) => {

@@ -1,6 +1,7 @@
 // `hato broker` as a child process for tests: its pino JSON lines, the listening line, exit.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const HATO_CLI = join(import.meta.dirname, '../../packages/hato/dist/cli.js');
@@ -18,7 +19,11 @@ export interface HatoProcess {
 }
 
 export function startHato(args: string[], env: NodeJS.ProcessEnv = {}): HatoProcess {
-  const child = spawn(process.execPath, [HATO_CLI, 'broker', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  // hato keeps its state durably in the data directory by default: a temp one per process
+  // (XDG_DATA_HOME), removed when it exits, so a test never writes into the home directory.
+  const dataHome = mkdtempSync(join(tmpdir(), 'hato-data-'));
+  const child = spawn(process.execPath, [HATO_CLI, 'broker', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_DATA_HOME: dataHome, ...env } });
+  child.once('exit', () => rmSync(dataHome, { recursive: true, force: true }));
   const lines: Record<string, unknown>[] = [];
   let pending = '';
   let errText = '';

@@ -7,17 +7,18 @@ import type { Client } from './client.js';
 import { Connection } from './connection.js';
 import { ServerRedirectError, ServerShuttingDownError } from './errors.js';
 import { failConnection } from './handlers/index.js';
+import { Journal } from './journal.js';
 import type { ListenerRules, TransportInfo } from './listeners/gate.js';
 import { type Listener, listenTcp } from './listeners/tcp.js';
 import { attachWebSocket, listenWebSocket, type WebSocketAttachOptions, type WebSocketListenOptions } from './listeners/websocket.js';
 import { MemoryBudget } from './memory-budget.js';
 import { Message } from './message.js';
 import { BrokerMetrics } from './metrics.js';
-import { type BrokerOptions, type MaybePromise, type ResolvedOptions, resolveOptions } from './options.js';
+import { type BrokerOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import type { ClusterBus } from './ports/cluster-bus.js';
 import { LocalClusterBus } from './ports/cluster-bus.js';
 import { MemoryPersistence } from './ports/memory-persistence.js';
-import type { Persistence, SessionRecord, StoredMessage } from './ports/persistence.js';
+import type { Persistence, StoredMessage } from './ports/persistence.js';
 import { RetainedStore } from './routing/retained-store.js';
 import { Router } from './routing/router.js';
 import { Delivery } from './session/delivery.js';
@@ -64,6 +65,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly retained: RetainedStore;
   readonly sessions: SessionStore;
   readonly persistence: Persistence;
+  /** Changes of durable state, committed to the persistence once per event-loop turn (group commit). */
+  readonly journal: Journal;
   readonly clusterBus: ClusterBus;
   /** Counters for operators ($SYS, Prometheus): connection errors by reason, internal errors. */
   readonly metrics = new BrokerMetrics();
@@ -81,6 +84,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.router = new Router(this.delivery, this.options.hooks.chooseSharedMember);
     this.sessions = new SessionStore(this);
     this.persistence = options.persistence ?? new MemoryPersistence();
+    this.journal = new Journal(this.persistence, this.onStoreError);
     this.clusterBus = options.clusterBus ?? new LocalClusterBus();
     this.loaded = this.load();
     this.loaded.catch(this.onLoadError);
@@ -90,12 +94,20 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.options.logger.error({ err }, 'loading the persistence failed');
   };
 
-  /** Loads retained messages and sessions from the persistence, then emits `ready`. */
+  /**
+   * Rebuilds the working set from the persistence (retained messages, sessions with their
+   * subscriptions, queues, in-flight state, session expiry and will delay timers), then emits
+   * `ready`. Expired retained messages are dropped (and deleted from the store).
+   */
   private async load(): Promise<void> {
-    const retained = await this.persistence.loadRetained();
-    for (const stored of retained) this.retained.set(stored instanceof Message ? stored : Message.restore(stored));
-    const sessions = await this.persistence.loadSessions();
-    for (const record of sessions) this.sessions.restore(record);
+    const state = await this.persistence.load();
+    const now = Date.now();
+    for (const stored of state.retained) {
+      const message = stored instanceof Message ? stored : Message.restore(stored);
+      if (message.isExpired(now)) this.journal.record({ op: 'unretain', topic: message.topic });
+      else this.retained.set(message);
+    }
+    for (const record of state.sessions) this.sessions.restore(record, now);
     await this.clusterBus.start(this.onClusterMessage);
     if (this.state === 'loading') this.state = 'ready';
     this.emit('ready');
@@ -199,13 +211,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (message.retain) {
       if (message.payload.byteLength === 0) {
         // [MQTT-3.3.1-10] [MQTT-3.3.1-11] an empty retained message deletes, and is not stored.
-        if (this.retained.delete(message.topic)) this.store(this.persistence.deleteRetained, message.topic);
+        if (this.retained.delete(message.topic)) this.journal.record({ op: 'unretain', topic: message.topic });
       } else {
         // [MQTT-3.3.1-5] the retained message replaces the topic's previous one. It outlives
         // the packet: no view into the read chunk (Buffer#slice would have made another view).
         message.keep();
         this.retained.set(message);
-        this.store(this.persistence.setRetained, message);
+        this.journal.record({ op: 'retain', message });
       }
     }
     const matched = this.router.route(message);
@@ -246,15 +258,22 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
   }
 
-  /** Shutdown: every will still to come goes now (a connection's, or one waiting for its delay). */
-  private publishAllWills(): void {
+  /**
+   * Shutdown: every will still to come goes now (a connection's, or one waiting for its delay).
+   * With `storeDelayed`, wills with a Will Delay Interval whose session outlives the shutdown
+   * are stored instead, due when their delay runs out (after a restart, or at once then).
+   */
+  private publishAllWills(storeDelayed: boolean): void {
     for (const connection of this.connections) {
       const will = connection.will;
       if (connection.state !== 'connected' || will === undefined) continue;
       connection.will = undefined;
-      this.publishWill(will, connection.id);
+      const session = connection.session;
+      const delay = will.properties?.willDelayInterval ?? 0;
+      if (storeDelayed && delay > 0 && session !== undefined && session.expiryInterval !== 0) this.sessions.scheduleWill(session, will, delay * 1000);
+      else this.publishWill(will, connection.id);
     }
-    for (const session of this.sessions.values()) this.sessions.firePendingWill(session);
+    if (!storeDelayed) for (const session of this.sessions.values()) this.sessions.firePendingWill(session);
   }
 
   private readonly onClusterMessage = (stored: StoredMessage): void => {
@@ -271,52 +290,33 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.emit('clientDisconnected', connection, reason);
   }
 
-  /** Saves a session snapshot through the Persistence (not awaited). */
-  persist(record: SessionRecord): void {
-    this.store(this.persistence.saveSession, record);
-  }
-
-  /** Deletes a session through the Persistence (not awaited). */
-  unpersist(clientId: string): void {
-    this.store(this.persistence.deleteSession, clientId);
-  }
-
   /**
-   * Store writes are never awaited on the message path; a failure, thrown or rejected, is
-   * logged and counted, never thrown into the connection or timer that caused the write.
+   * A commit failed (thrown or rejected): logged and counted, never thrown into the connection
+   * or timer that recorded the change; the connections whose acks waited for it are closed.
    */
-  private store<A>(write: (this: Persistence, arg: A) => MaybePromise<void>, arg: A): void {
-    try {
-      const result = write.call(this.persistence, arg);
-      if (result instanceof Promise) result.catch(this.onStoreError);
-    } catch (err) {
-      this.onStoreError(err);
-    }
-  }
-
   private readonly onStoreError = (err: unknown): void => {
     this.metrics.persistenceErrors++;
     this.options.logger.error({ err }, 'persistence write failed');
   };
 
   /**
-   * Closes listeners and connections (5.0 clients get DISCONNECT 0x8B first), saves
-   * persistent sessions. With `publishWills` (a server shutting down, as Mosquitto does), the
-   * wills of connected clients and those waiting for their Will Delay Interval are published
-   * first, while subscribers are still connected; otherwise none is.
+   * Closes listeners and connections (5.0 clients get DISCONNECT 0x8B first), commits what
+   * is left to the persistence and closes it. With `publishWills` (a server shutting down, as
+   * Mosquitto does), the wills of connected clients and those waiting for their Will Delay
+   * Interval are published first, while subscribers are still connected; otherwise none is.
+   * With `storeDelayedWills` too (a durable persistence), wills with a delay whose session
+   * outlives the shutdown are kept in the store instead, and go when due after a restart.
    */
-  async close(options: { publishWills?: boolean } = {}): Promise<void> {
+  async close(options: { publishWills?: boolean; storeDelayedWills?: boolean } = {}): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') return;
-    if (options.publishWills === true) this.publishAllWills();
+    if (options.publishWills === true) this.publishAllWills(options.storeDelayedWills === true);
     this.state = 'closing';
     // DISCONNECT 0x8B first (written and ended now), then the listeners drop what is left.
     for (const connection of [...this.connections]) failConnection(connection, new ServerShuttingDownError());
     await new Promise((resolve) => setImmediate(resolve));
     await Promise.all([...this.openListeners].map((listener) => listener.close()));
     this.sessions.stopTimers();
-    for (const session of this.sessions.values()) {
-      if (session.expiryInterval !== 0) this.persist(this.sessions.snapshot(session));
-    }
+    await this.journal.flush();
     await this.clusterBus.close();
     await this.persistence.close?.();
     this.state = 'closed';

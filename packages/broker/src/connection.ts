@@ -4,6 +4,7 @@ import { Decoder, encode, type Packet, type ProtocolVersion, type TopicAliasRece
 import type { AuthState } from './auth/auth-state.js';
 import type { Broker } from './broker.js';
 import type { Client } from './client.js';
+import type { CommitWaiter } from './journal.js';
 import { ConnectionLostError, ConnectTimeoutError, InternalError, KeepAliveTimeoutError } from './errors.js';
 import { dispatch, failConnection } from './handlers/index.js';
 import { MQTT_MAX_PACKET_SIZE } from './options.js';
@@ -29,7 +30,7 @@ export type ConnectionState = 'awaiting-connect' | 'connecting' | 'authenticatin
  * by all connections (the stream points back to it), its CONNECT timeout and keep alive are
  * entries in the process's timer wheel, and its queues exist only while they hold something.
  */
-export class Connection implements Client, WheelEntry {
+export class Connection implements Client, WheelEntry, CommitWaiter {
   state: ConnectionState = 'awaiting-connect';
   readonly broker: Broker;
   readonly stream: Duplex;
@@ -98,6 +99,13 @@ export class Connection implements Client, WheelEntry {
   private ackHolds: Session[] | undefined;
   /** Acks held back, in order [MQTT-4.6.0-2]: packetId | reasonCode << 16 | PUBREC_FLAG. */
   private heldAcks: number[] | undefined;
+  /**
+   * Acks waiting for the journal's commit, in order: packetId | reasonCode << 16 | kind << 24
+   * (PUBACK, PUBREC, PUBREL, PUBCOMP); undefined when none wait.
+   */
+  private commitAcks: number[] | undefined;
+  /** @internal The journal position the acks in `commitAcks` wait for. */
+  commitPosition = 0;
   private holdTimer: NodeJS.Timeout | undefined;
 
   constructor(broker: Broker, stream: Duplex, transport: TransportInfo) {
@@ -311,16 +319,55 @@ export class Connection implements Client, WheelEntry {
       if (qos === 1) this.heldQos1Acks++;
       return;
     }
-    this.writeAck(qos, packetId, reasonCode);
+    this.sendAfterCommit(qos, packetId, reasonCode);
   }
 
-  private writeAck(qos: 1 | 2, packetId: number, reasonCode: number): void {
+  /**
+   * Sends an ack (PUBACK, PUBREC, PUBREL, PUBCOMP) once every change of durable state recorded
+   * so far is stored [DESIGN: Durable state]: a QoS 1/2 message is stored before it is
+   * acknowledged, an incoming QoS 2 id is released and an outgoing PUBREC'd before PUBCOMP /
+   * PUBREL say so. At once when the journal is idle (always, without persistent sessions);
+   * otherwise after the commit, in order.
+   */
+  sendAfterCommit(kind: AckKind, packetId: number, reasonCode: number): void {
+    const journal = this.broker.journal;
+    if (this.commitAcks === undefined && journal.idle) {
+      this.writeAck(kind, packetId, reasonCode);
+      return;
+    }
+    if (this.commitAcks === undefined) {
+      this.commitAcks = [];
+      journal.wait(this);
+    }
+    this.commitAcks.push(packetId | (reasonCode << 16) | (kind << 24));
+    this.commitPosition = journal.position;
+  }
+
+  /** @internal Journal: the acks waiting for a commit go out. */
+  commitDone(): void {
+    const acks = this.commitAcks;
+    this.commitAcks = undefined;
+    if (acks === undefined || this.state === 'closed') return;
+    for (const ack of acks) this.writeAck((ack >>> 24) as AckKind, ack & 0xffff, (ack >> 16) & 0xff);
+    this.flush();
+  }
+
+  /** @internal Journal: the commit failed; what it held is not acknowledged (the client sends it again). */
+  commitFailed(err: unknown): void {
+    this.commitAcks = undefined;
+    failConnection(this, new InternalError(err));
+  }
+
+  private writeAck(kind: AckKind, packetId: number, reasonCode: number): void {
     if (reasonCode !== 0) {
-      this.send({ type: qos === 1 ? 'puback' : 'pubrec', packetId, reasonCode });
+      if (kind === PUBACK) this.send({ type: 'puback', packetId, reasonCode });
+      else if (kind === PUBREC) this.send({ type: 'pubrec', packetId, reasonCode });
+      else if (kind === PUBREL) this.send({ type: 'pubrel', packetId, reasonCode });
+      else this.send({ type: 'pubcomp', packetId, reasonCode });
       return;
     }
     // Success needs no reason code in 5.0 either (§3.4.2.1): the 3.x bytes fit both.
-    this.write(qos === 1 ? PUBACK_SUCCESS : PUBREC_SUCCESS, packetId);
+    this.write(ACK_SUCCESS[kind], packetId);
   }
 
   /** Delivery: `session` is over its high-water mark because of this client; hold its acks. */
@@ -362,7 +409,7 @@ export class Connection implements Client, WheelEntry {
     if (held === undefined) return;
     this.heldAcks = undefined;
     this.heldQos1Acks = 0;
-    for (const ack of held) this.writeAck(ack & PUBREC_FLAG ? 2 : 1, ack & 0xffff, (ack >> 16) & 0xff);
+    for (const ack of held) this.sendAfterCommit(ack & PUBREC_FLAG ? PUBREC : PUBACK, ack & 0xffff, (ack >> 16) & 0xff);
   }
 
   /** True when the client's socket backlog is over the slow-consumer bound. */
@@ -549,6 +596,15 @@ const PUBREC_FLAG = 0x1000000;
 /** Success PUBACK / PUBREC with packet id 0, patched at flush (see `joinPatched`). */
 const PUBACK_SUCCESS = new Uint8Array([0x40, 2, 0, 0]);
 const PUBREC_SUCCESS = new Uint8Array([0x50, 2, 0, 0]);
+
+/** The acks that may wait for a commit (see `sendAfterCommit`). */
+export const PUBACK = 1;
+export const PUBREC = 2;
+export const PUBREL = 3;
+export const PUBCOMP = 4;
+export type AckKind = typeof PUBACK | typeof PUBREC | typeof PUBREL | typeof PUBCOMP;
+/** Success acks with packet id 0, patched at flush (PUBREL has flags 0010 [MQTT-3.6.1-1]). */
+const ACK_SUCCESS = [PUBACK_SUCCESS, PUBACK_SUCCESS, PUBREC_SUCCESS, new Uint8Array([0x62, 2, 0, 0]), new Uint8Array([0x70, 2, 0, 0])];
 
 /** Where a stream's shared listeners find their connection. */
 const CONNECTION = Symbol('hato.connection');

@@ -26,5 +26,5 @@ export type { WebSocketAttachOptions, WebSocketListenOptions } from './listeners
 export type { BrokerHooks, BrokerOptions, Logger, MaybePromise, ServerRedirect, SharedMember, SharedMessage } from './options.js';
 export { type ClusterBus, LocalClusterBus } from './ports/cluster-bus.js';
 export { MemoryPersistence } from './ports/memory-persistence.js';
-export type { Persistence, SessionRecord, StoredMessage, StoredOutgoing } from './ports/persistence.js';
+export type { Persistence, PersistenceChange, SessionRecord, StoredMessage, StoredOutgoing, StoredState, StoredWill } from './ports/persistence.js';
 export type { OutgoingState, SessionSubscription } from './session/session.js';

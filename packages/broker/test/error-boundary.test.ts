@@ -108,15 +108,15 @@ describe('error boundary: one connection fails, nothing else', () => {
     await stillServes(port);
   });
 
-  it('a persistence adapter that throws synchronously on save does not take the broker down', async () => {
+  it('a persistence adapter that throws synchronously on commit does not take the broker down', async () => {
     const persistence = new MemoryPersistence();
-    persistence.saveSession = boom;
+    persistence.commit = boom;
     const port = await start({ persistence });
     const c = await connectAndHandshake(port, { version: 4, clientId: 'persistent', clean: false });
-    c.destroy(); // the session is saved when its connection ends
+    c.destroy(); // the session is recorded at CONNECT, and again when its connection ends
     await c.expectClose();
     await stillServes(port);
-    await broker!.close(); // saves persistent sessions again
+    await broker!.close(); // commits what is left
     expect(broker!.metrics.persistenceErrors).toBeGreaterThanOrEqual(1);
   });
 

@@ -54,7 +54,7 @@ describe.skipIf(!built)('examples and CLI (built packages)', () => {
   });
 
   it('hato broker: logs the listening ports as JSON and exits 0 on SIGTERM', async () => {
-    const cli = start(['packages/hato/dist/cli.js', 'broker', '--port', '0', '--ws-port', '0', '--host', '127.0.0.1']);
+    const cli = start(['packages/hato/dist/cli.js', 'broker', '--persistence', 'memory', '--port', '0', '--ws-port', '0', '--host', '127.0.0.1']);
     const line = (await cli.waitFor(/^.*hato broker listening.*$/m))[0];
     const log = JSON.parse(line) as { port: number; wsPort: number };
     expect(log.port).toBeGreaterThan(0);
@@ -65,7 +65,7 @@ describe.skipIf(!built)('examples and CLI (built packages)', () => {
   });
 
   it('hato broker --no-ws listens on TCP only', async () => {
-    const cli = start(['packages/hato/dist/cli.js', 'broker', '--port', '0', '--no-ws', '--host', '127.0.0.1']);
+    const cli = start(['packages/hato/dist/cli.js', 'broker', '--persistence', 'memory', '--port', '0', '--no-ws', '--host', '127.0.0.1']);
     const line = (await cli.waitFor(/^.*hato broker listening.*$/m))[0];
     expect((JSON.parse(line) as { wsPort: number | null }).wsPort).toBeNull();
   });

@@ -54,13 +54,28 @@ describe('config validation', () => {
     expect(problems({ listeners: [{ type: 'ws', port: 1, protocolVersions: [4, 6] }] })).toEqual(['listeners[0].protocolVersions[1]: must be 3, 4 or 5']);
   });
 
-  it('accepts memory persistence and cluster, refuses the adapters that are not available yet', () => {
+  // Changed with issue 10: sqlite is available now (and the CLI's default); redis persistence is still refused.
+  it('accepts memory and sqlite persistence and memory cluster, refuses the adapters that are not available yet', () => {
     expect(problems({ persistence: 'memory', cluster: { type: 'memory' } })).toEqual([]);
-    expect(problems({ persistence: 'sqlite', cluster: 'redis' })).toEqual([
-      "persistence: 'sqlite' persistence is not available yet (only 'memory' for now)",
+    expect(problems({ persistence: 'sqlite' })).toEqual([]);
+    expect(problems({ persistence: 'sqlite:/var/lib/hato/state.db', dataDir: '/var/lib/hato' })).toEqual([]);
+    expect(problems({ persistence: { type: 'sqlite', path: 'x.db', synchronous: 'full' } })).toEqual([]);
+    expect(problems({ persistence: { type: 'sqlite', synchronous: 'sometimes' } })).toEqual(["persistence: synchronous must be 'normal' or 'full' (got 'sometimes')"]);
+    expect(problems({ persistence: 'redis://127.0.0.1:6379/0', cluster: 'redis' })).toEqual([
+      "persistence: 'redis' persistence is not available yet (use 'memory' or 'sqlite[:PATH]')",
       "cluster: 'redis' cluster is not available yet (only 'memory' for now)",
     ]);
-    expect(problems({ persistence: 'mongo' })).toEqual(["persistence: must be 'memory' (got 'mongo'; sqlite and redis are not available yet)"]);
+    expect(problems({ persistence: 'mongo' })).toEqual(["persistence: must be 'memory', 'sqlite[:PATH]' or 'redis://HOST:PORT[/DB]' (got 'mongo')"]);
+  });
+
+  it('the default store is SQLite in the data directory; --persistence and --data-dir override the file', () => {
+    const listen = { host: '127.0.0.1' };
+    expect(effectiveConfig({ dataDir: '/d' }, listen).store).toEqual({ type: 'sqlite', file: '/d/hato.db', synchronous: 'normal' });
+    expect(effectiveConfig({ dataDir: '/d', persistence: 'sqlite:sub/x.db' }, listen).store).toEqual({ type: 'sqlite', file: '/d/sub/x.db', synchronous: 'normal' });
+    expect(effectiveConfig({ dataDir: '/d', persistence: 'sqlite' }, { ...listen, persistence: 'memory' }).store).toEqual({ type: 'memory' });
+    expect(effectiveConfig({ dataDir: '/d' }, { ...listen, dataDir: '/e' }).store).toEqual({ type: 'sqlite', file: '/e/hato.db', synchronous: 'normal' });
+    expect(effectiveConfig(undefined, listen).dataDir).toMatch(/hato$/);
+    expect(() => effectiveConfig(undefined, { ...listen, persistence: 'sqlite:' })).toThrowError(/--persistence: 'sqlite:' needs a file path/);
   });
 
   it('substitutes ${ENV} (numbers too), ${ENV:-default}, and names the key of a missing variable', () => {

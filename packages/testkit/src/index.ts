@@ -63,3 +63,4 @@ export {
 } from './properties.js';
 export { connectAndHandshake, RawClient, type RawClientOptions } from './raw-client.js';
 export { sleep, TimeoutError, waitUntil, withTimeout } from './timeout.js';
+export { type PersistenceFactory, persistenceContract } from './persistence-contract.js';

@@ -1,5 +1,5 @@
 import { type PubrecPacket, ReasonCode } from '@hato/protocol';
-import type { Connection } from '../connection.js';
+import { type Connection, PUBREL } from '../connection.js';
 
 /**
  * PUBREC for an outgoing QoS 2 message: answer PUBREL and wait for PUBCOMP [MQTT-4.3.3-3].
@@ -14,7 +14,10 @@ export function handlePubrec(connection: Connection, packet: PubrecPacket): void
       return;
     }
     entry.state = 'awaiting-pubcomp';
-    connection.send({ type: 'pubrel', packetId: packet.packetId });
+    session.recordState(entry);
+    // Once that state is stored (see Connection.sendAck): a PUBREL must never precede it, or
+    // after a crash the PUBLISH would go again to a client that already forgot its id.
+    connection.sendAfterCommit(PUBREL, packet.packetId, 0);
     return;
   }
   if (connection.protocolVersion === 5) {

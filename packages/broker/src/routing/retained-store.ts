@@ -1,14 +1,16 @@
-import { topicMatches } from '@hato/protocol';
 import type { MemoryBudget } from '../memory-budget.js';
 import type { Message } from '../message.js';
+import { RetainedIndex } from './retained-index.js';
 
 /**
  * Retained messages, one per topic [MQTT-3.3.1-5]. Lookups are synchronous (this is the
  * broker's working copy); the Persistence port keeps the durable copy. Their bytes count
- * in the broker's memory budget.
+ * in the broker's memory budget. A wildcard filter is matched through an index by topic
+ * level (RetainedIndex), never by a scan of every retained topic.
  */
 export class RetainedStore {
   private readonly messages = new Map<string, Message>();
+  private readonly index = new RetainedIndex<Message>();
   private readonly memory: MemoryBudget;
 
   constructor(memory: MemoryBudget) {
@@ -23,6 +25,7 @@ export class RetainedStore {
     const previous = this.messages.get(message.topic);
     if (previous !== undefined) this.memory.releaseRetained(previous.size);
     this.messages.set(message.topic, message);
+    this.index.set(message.topic, message);
     this.memory.chargeRetained(message.size);
   }
 
@@ -31,6 +34,7 @@ export class RetainedStore {
     const previous = this.messages.get(topic);
     if (previous === undefined) return false;
     this.messages.delete(topic);
+    this.index.delete(topic);
     this.memory.releaseRetained(previous.size);
     return true;
   }
@@ -52,13 +56,12 @@ export class RetainedStore {
       return [message];
     }
     const out: Message[] = [];
-    for (const message of this.messages.values()) {
-      if (message.isExpired(now)) {
-        this.delete(message.topic);
-        continue;
-      }
-      if (topicMatches(filter, message.topic)) out.push(message);
-    }
+    let expired: Message[] | undefined;
+    this.index.match(filter, (message) => {
+      if (message.isExpired(now)) (expired ??= []).push(message);
+      else out.push(message);
+    });
+    if (expired !== undefined) for (const message of expired) this.delete(message.topic);
     return out;
   }
 

@@ -59,7 +59,7 @@ export class Delivery {
     if (qos === 0 && this.overQoS0Mark()) return;
     if (connection === undefined) {
       if (qos === 0 && !this.options.queueQoS0Messages) return;
-      this.enqueue(session, { message, qos, retain, subscriptionIds, packetId: 0, state: 'queued', group });
+      this.enqueue(session, { seq: 0, message, qos, retain, subscriptionIds, packetId: 0, state: 'queued', group });
       return;
     }
     if (qos === 0) {
@@ -77,7 +77,7 @@ export class Delivery {
       this.writeQos0(connection, message, retain, subscriptionIds);
       return;
     }
-    const entry: Outgoing = { message, qos, retain, subscriptionIds, packetId: 0, state: 'queued', group };
+    const entry: Outgoing = { seq: 0, message, qos, retain, subscriptionIds, packetId: 0, state: 'queued', group };
     if (session.queueLength > 0 || session.inflight.size >= connection.sendWindow || connection.isCongested()) {
       const publisher = this.publisher;
       if (!this.enqueue(session, entry) || publisher === undefined || publisher === connection) return;

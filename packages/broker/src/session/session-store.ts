@@ -57,11 +57,54 @@ export class SessionStore {
     } else {
       if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
       session.expiryTimer = undefined;
-      if (session.pendingWill !== undefined) clearTimeout(session.pendingWill.timer);
-      session.pendingWill = undefined;
+      if (session.pendingWill !== undefined) {
+        clearTimeout(session.pendingWill.timer);
+        session.pendingWill = undefined;
+        session.journal?.record({ op: 'will-done', clientId });
+      }
     }
-    session.expiryInterval = expiryInterval;
+    session.disconnectedAt = 0;
+    this.setExpiry(session, expiryInterval);
     return { session, present };
+  }
+
+  /**
+   * Sets the Session Expiry Interval and records the session (connected when `disconnectedAt`
+   * is 0). A session becomes persistent with an interval > 0: from then on its changes are
+   * recorded. One going from persistent to 0 is deleted from the store: it ends with its
+   * connection.
+   */
+  private setExpiry(session: Session, expiryInterval: number): void {
+    session.expiryInterval = expiryInterval;
+    const journal = this.broker.journal;
+    if (expiryInterval === 0) {
+      if (session.journal !== undefined) journal.record({ op: 'end-session', clientId: session.clientId });
+      session.journal = undefined;
+      return;
+    }
+    if (session.journal === undefined) {
+      session.journal = journal;
+      this.recordWhole(session);
+      return;
+    }
+    journal.record({ op: 'session', clientId: session.clientId, expiryInterval, disconnectedAt: session.disconnectedAt });
+  }
+
+  /** A session becomes persistent: everything it holds is recorded (it is new, or had expiry 0). */
+  private recordWhole(session: Session): void {
+    const journal = session.journal!;
+    const clientId = session.clientId;
+    journal.record({ op: 'session', clientId, expiryInterval: session.expiryInterval, disconnectedAt: session.disconnectedAt });
+    for (const subscription of session.subscriptions.values()) journal.record({ op: 'subscribe', clientId, subscription });
+    for (const packetId of session.incomingQos2) journal.record({ op: 'qos2-received', clientId, packetId });
+    for (const entry of session.inflight.values()) {
+      entry.seq = 0;
+      session.recordEntry(entry);
+    }
+    for (const entry of session.queuedEntries()) {
+      entry.seq = 0;
+      session.recordEntry(entry);
+    }
   }
 
   /** Adds or replaces a subscription; true when it did not exist before. */
@@ -69,12 +112,14 @@ export class SessionStore {
     const isNew = !session.subscriptions.has(subscription.topicFilter);
     if (isNew) session.subscriptionBytes += subscriptionCost(subscription.topicFilter);
     session.setSubscription(subscription);
+    session.journal?.record({ op: 'subscribe', clientId: session.clientId, subscription });
     this.broker.router.trie.add(trieFilter, session, subscription);
     return isNew;
   }
 
   unsubscribe(session: Session, filter: string, trieFilter: string, group: string | undefined): boolean {
     if (!session.deleteSubscription(filter)) return false;
+    session.journal?.record({ op: 'unsubscribe', clientId: session.clientId, topicFilter: filter });
     session.subscriptionBytes -= subscriptionCost(filter);
     this.broker.router.trie.remove(trieFilter, session, group);
     return true;
@@ -101,11 +146,12 @@ export class SessionStore {
       if (will !== undefined) this.broker.publishWill(will, session.clientId);
       return;
     }
+    // Disconnected now (and maybe a new expiry, from a 5.0 DISCONNECT): expiry counts from here.
+    this.setExpiry(session, session.expiryInterval);
     this.handOverShared(session, false);
     if (will !== undefined && delay === 0) this.broker.publishWill(will, session.clientId);
     else if (will !== undefined) this.scheduleWill(session, will, delay * 1000);
     this.scheduleExpiry(session, session.expiryInterval * 1000);
-    this.broker.persist(this.snapshot(session));
   }
 
   /**
@@ -134,10 +180,13 @@ export class SessionStore {
     }
   }
 
-  private scheduleWill(session: Session, will: Will, ms: number): void {
+  /** The will goes in `ms` (or when the session ends); a persistent session's is stored with its due time. */
+  scheduleWill(session: Session, will: Will, ms: number, dueAt = Date.now() + ms): void {
+    if (session.pendingWill !== undefined) clearTimeout(session.pendingWill.timer);
     const timer = setTimeout(fireWill, Math.min(ms, MAX_TIMER_MS), this, session);
     timer.unref();
-    session.pendingWill = { will, clientId: session.clientId, timer, dueAt: Date.now() + ms };
+    session.pendingWill = { will, clientId: session.clientId, timer, dueAt };
+    session.journal?.record({ op: 'will', clientId: session.clientId, will: { will, dueAt } });
   }
 
   firePendingWill(session: Session): void {
@@ -145,6 +194,7 @@ export class SessionStore {
     if (pending === undefined) return;
     session.pendingWill = undefined;
     clearTimeout(pending.timer);
+    session.journal?.record({ op: 'will-done', clientId: session.clientId });
     this.broker.publishWill(pending.will, pending.clientId);
   }
 
@@ -176,10 +226,11 @@ export class SessionStore {
     for (const [filter, subscription] of session.subscriptions) {
       trie.remove(trieFilterOf(filter, subscription), session, subscription.group);
     }
+    if (session.journal !== undefined) session.journal.record({ op: 'end-session', clientId: session.clientId });
+    session.journal = undefined;
     session.clearSubscriptions();
     session.subscriptionBytes = 0;
     session.clearMessages();
-    this.broker.unpersist(session.clientId);
     this.firePendingWill(session);
   }
 
@@ -191,36 +242,38 @@ export class SessionStore {
     }
   }
 
-  /** The session as a record (a connected one is stamped as disconnecting now). */
-  snapshot(session: Session): SessionRecord {
-    const record: SessionRecord = {
-      clientId: session.clientId,
-      expiryInterval: session.expiryInterval,
-      disconnectedAt: session.connection === undefined ? session.disconnectedAt : Date.now(),
-      subscriptions: [...session.subscriptions.values()],
-      inflight: [...session.inflight.values()].map(toStored),
-      queued: session.queuedEntries().map(toStored),
-      incomingQos2: [...session.incomingQos2],
-    };
-    return session.pendingWill === undefined ? record : { ...record, will: { will: session.pendingWill.will, dueAt: session.pendingWill.dueAt } };
-  }
-
-  /** Rebuilds a session from its record (broker start). */
-  restore(record: SessionRecord): void {
+  /**
+   * Rebuilds a persistent session from the store (broker start): subscriptions, queue,
+   * in-flight state, incoming QoS 2 ids, its waiting will and expiry timers. One that was
+   * connected when the broker stopped (a crash) counts as disconnected now.
+   */
+  restore(record: SessionRecord, now: number): void {
     const session = new Session(record.clientId, this.broker.memory);
     session.expiryInterval = record.expiryInterval;
-    session.disconnectedAt = record.disconnectedAt;
+    session.disconnectedAt = record.disconnectedAt === 0 ? now : record.disconnectedAt;
     this.sessions.set(record.clientId, session);
     for (const subscription of record.subscriptions) this.subscribe(session, subscription, trieFilterOf(subscription.topicFilter, subscription));
-    for (const stored of record.inflight) {
+    for (const stored of record.messages) {
       const entry = restoreOutgoing(stored);
+      if (entry.seq > session.lastSeq) session.lastSeq = entry.seq;
+      if (entry.state === 'queued') {
+        session.enqueue(entry, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+        continue;
+      }
       session.addInflight(entry);
       reserveId(session, entry.packetId);
     }
-    for (const stored of record.queued) session.enqueue(restoreOutgoing(stored), Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
     for (const id of record.incomingQos2) session.addIncomingQos2(id);
-    if (record.will !== undefined) this.scheduleWill(session, record.will.will, Math.max(0, record.will.dueAt - Date.now()));
-    if (record.disconnectedAt !== 0 && record.expiryInterval !== NEVER_EXPIRES) this.expireAt(session, record.disconnectedAt + record.expiryInterval * 1000);
+    // From here on its changes are recorded (nothing above was: it is what the store holds).
+    session.journal = this.broker.journal;
+    if (record.disconnectedAt === 0) this.broker.journal.record({ op: 'session', clientId: session.clientId, expiryInterval: session.expiryInterval, disconnectedAt: session.disconnectedAt });
+    if (record.will !== undefined) {
+      const pending = record.will;
+      const timer = setTimeout(fireWill, Math.min(Math.max(0, pending.dueAt - now), MAX_TIMER_MS), this, session);
+      timer.unref();
+      session.pendingWill = { will: pending.will, clientId: session.clientId, timer, dueAt: pending.dueAt };
+    }
+    if (session.expiryInterval !== NEVER_EXPIRES) this.expireAt(session, session.disconnectedAt + session.expiryInterval * 1000);
   }
 }
 
@@ -245,14 +298,9 @@ function trieFilterOf(filter: string, subscription: SessionSubscription): string
   return filter.slice('$share/'.length + subscription.group.length + 1);
 }
 
-/** The stored shape of an entry: without its share group (live routing state, not data). */
-function toStored(entry: Outgoing): StoredOutgoing {
-  return { message: entry.message, qos: entry.qos, retain: entry.retain, subscriptionIds: entry.subscriptionIds, packetId: entry.packetId, state: entry.state };
-}
-
 function restoreOutgoing(stored: StoredOutgoing): Outgoing {
   const message = stored.message instanceof Message ? stored.message : Message.restore(stored.message);
-  return { message, qos: stored.qos, retain: stored.retain, subscriptionIds: stored.subscriptionIds, packetId: stored.packetId, state: stored.state };
+  return { seq: stored.seq, message, qos: stored.qos, retain: stored.retain, subscriptionIds: stored.subscriptionIds, packetId: stored.packetId, state: stored.state };
 }
 
 function fireWill(store: SessionStore, session: Session): void {

@@ -1,5 +1,6 @@
 import { PacketIdAllocator, type QoS, type RetainHandling, type Will } from '@hato/protocol';
 import type { Connection } from '../connection.js';
+import type { Journal } from '../journal.js';
 import type { MemoryBudget } from '../memory-budget.js';
 import type { Message } from '../message.js';
 import type { ShareGroup } from '../routing/subscription-trie.js';
@@ -28,6 +29,8 @@ export interface SessionSubscription {
 export type OutgoingState = 'queued' | 'awaiting-puback' | 'awaiting-pubrec' | 'awaiting-pubcomp';
 
 export interface Outgoing {
+  /** Its key in the persistence once recorded (1, 2, ... in queue order); 0 = not recorded. */
+  seq: number;
   readonly message: Message;
   readonly qos: QoS;
   readonly retain: boolean;
@@ -61,6 +64,13 @@ export class Session {
   /** Epoch ms its last connection ended (expiry counts from here). */
   disconnectedAt = 0;
   pendingWill: PendingWill | undefined;
+  /**
+   * Where its changes are recorded while it is persistent (Session Expiry Interval > 0), else
+   * undefined: a clean session records nothing, and pays one comparison per change.
+   */
+  journal: Journal | undefined;
+  /** The last `seq` given to one of its messages. */
+  lastSeq = 0;
   /*
    * Its collections exist only once they hold something (an idle session keeps no empty Map,
    * Set or array [DESIGN: idle costs almost nothing]); read them through the getters, change
@@ -126,11 +136,14 @@ export class Session {
 
   addIncomingQos2(packetId: number): void {
     (this.qos2Ids ??= new Set()).add(packetId);
+    this.journal?.record({ op: 'qos2-received', clientId: this.clientId, packetId });
   }
 
   /** False when the id was not held. */
   deleteIncomingQos2(packetId: number): boolean {
-    return this.qos2Ids?.delete(packetId) ?? false;
+    const held = this.qos2Ids?.delete(packetId) ?? false;
+    if (held) this.journal?.record({ op: 'qos2-released', clientId: this.clientId, packetId });
+    return held;
   }
 
   get queueLength(): number {
@@ -149,6 +162,7 @@ export class Session {
     this.queue.push(entry);
     this.queuedBytes += size;
     this.memory.chargeQueued(size);
+    if (this.journal !== undefined) this.recordMessage(this.journal, entry);
     return true;
   }
 
@@ -159,6 +173,31 @@ export class Session {
     (this.inflightMap ??= new Map()).set(entry.packetId, entry);
     this.inflightBytes += size;
     this.memory.chargeInflight(size);
+    if (this.journal === undefined) return;
+    if (entry.seq === 0) this.recordMessage(this.journal, entry);
+    else this.recordState(entry);
+  }
+
+  /** Records a recorded entry's new state (sent under its packet id, PUBREC'd). */
+  recordState(entry: Outgoing): void {
+    if (this.journal === undefined || entry.seq === 0) return;
+    this.journal.record({ op: 'message-state', clientId: this.clientId, seq: entry.seq, packetId: entry.packetId, state: entry.state });
+  }
+
+  /** Records an entry the session holds (queued or in flight) as a new message. */
+  recordEntry(entry: Outgoing): void {
+    if (this.journal !== undefined) this.recordMessage(this.journal, entry);
+  }
+
+  private recordMessage(journal: Journal, entry: Outgoing): void {
+    entry.seq = ++this.lastSeq;
+    const stored = { seq: entry.seq, message: entry.message, qos: entry.qos, retain: entry.retain, subscriptionIds: entry.subscriptionIds, packetId: entry.packetId, state: entry.state };
+    journal.record({ op: 'message', clientId: this.clientId, entry: stored });
+  }
+
+  private recordDone(entry: Outgoing): void {
+    if (this.journal === undefined || entry.seq === 0) return;
+    this.journal.record({ op: 'message-done', clientId: this.clientId, seq: entry.seq });
   }
 
   /** Takes an entry out of flight (its id is released by the caller); undefined when unknown. */
@@ -169,6 +208,7 @@ export class Session {
     this.inflightMap!.delete(packetId);
     this.inflightBytes -= size;
     this.memory.releaseInflight(size);
+    this.recordDone(entry);
     return entry;
   }
 
@@ -184,6 +224,8 @@ export class Session {
     const size = entry.message.size;
     this.queuedBytes -= size;
     this.memory.releaseQueued(size);
+    // Still 'queued': not sent but discarded (QoS 0 written, expired, too large): done with.
+    if (entry.state === 'queued') this.recordDone(entry);
     if (this.queueHead === this.queue.length) {
       this.queue = NO_OUTGOING;
       this.queueHead = 0;
@@ -194,7 +236,7 @@ export class Session {
     return entry;
   }
 
-  /** Queued entries in order (for persistence snapshots). */
+  /** Queued entries in order. */
   queuedEntries(): Outgoing[] {
     return this.queue.slice(this.queueHead);
   }
@@ -210,6 +252,7 @@ export class Session {
         const size = entry.message.size;
         this.queuedBytes -= size;
         this.memory.releaseQueued(size);
+        this.recordDone(entry);
       } else kept.push(entry);
     }
     this.queue = kept;

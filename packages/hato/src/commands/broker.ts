@@ -27,13 +27,20 @@ options:
       --admin-port <port>    admin HTTP listener: /metrics, /healthz, /readyz
       --admin-host <host>    address of the admin listener (default 127.0.0.1)
       --sys-interval <s>     seconds between $SYS updates (default 10, 0 disables)
+      --persistence <store>  memory | sqlite[:PATH] | redis://HOST:PORT[/DB] (default: sqlite,
+                             <data-dir>/hato.db; a relative PATH is in the data directory)
+      --data-dir <dir>       where durable state lives (default $XDG_DATA_HOME/hato, else
+                             ~/.local/share/hato)
   -v, --verbose              debug logs (connections, subscriptions, protocol errors)
   -h, --help                 show this help
 
 Logs are pino JSON lines on stdout (pretty when stdout is a terminal). Once listening, one
 line says "hato broker listening" with the actual "port", "wsPort", "tlsPort", "wssPort"
-(the first of each kind, null when none) and "listeners". SIGINT / SIGTERM close the broker
-gracefully (wills are published, 5.0 clients get DISCONNECT 0x8B) and exit 0; SIGHUP reloads
+(the first of each kind, null when none), "listeners", and where the state is ("persistence",
+"data": the SQLite file by default; sessions, queued messages and retained messages survive a
+restart or a crash). SIGINT / SIGTERM close the broker
+gracefully (wills are published, those waiting for a delay stay stored with a durable store;
+5.0 clients get DISCONNECT 0x8B) and exit 0; SIGHUP reloads
 the password file, the ACL and the TLS certificates.
 `;
 
@@ -78,6 +85,8 @@ function parse(argv: string[]): Parsed | 'help' {
       'admin-port': { type: 'string' },
       'admin-host': { type: 'string' },
       'sys-interval': { type: 'string' },
+      persistence: { type: 'string' },
+      'data-dir': { type: 'string' },
       verbose: { type: 'boolean', short: 'v', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -100,6 +109,8 @@ function parse(argv: string[]): Parsed | 'help' {
     adminPort: parsePort(values['admin-port'], '--admin-port'),
     adminHost: values['admin-host'],
     sysInterval: parseSeconds(values['sys-interval'], '--sys-interval'),
+    persistence: values.persistence,
+    dataDir: values['data-dir'],
   };
   return { flags, configFile: values.config, printConfig: values['print-config'], verbose: values.verbose };
 }

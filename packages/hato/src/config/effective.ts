@@ -1,3 +1,4 @@
+import { defaultDataDir, type PersistenceSpec, resolvePersistence } from './persistence.js';
 import type { HatoConfig, ListenerConfig, ListenerType } from './schema.js';
 
 /** Command-line flags that override the file (undefined: not given). */
@@ -16,6 +17,9 @@ export interface BrokerFlags {
   adminPort?: number;
   adminHost?: string;
   sysInterval?: number;
+  /** `memory`, `sqlite[:PATH]` or `redis://HOST:PORT[/DB]`. */
+  persistence?: string;
+  dataDir?: string;
 }
 
 /** The config the broker runs with: listeners, anonymous access and defaults settled. */
@@ -23,6 +27,10 @@ export interface EffectiveConfig extends HatoConfig {
   listeners: ListenerConfig[];
   allowAnonymous: boolean;
   sysInterval: number;
+  /** The data directory (flag, file, or `$XDG_DATA_HOME/hato` / `~/.local/share/hato`). */
+  dataDir: string;
+  /** Where the state lives, resolved against the data directory (default: SQLite there). */
+  store: PersistenceSpec;
   /** No password file, no listener in the config, no --host: loopback only (Mosquitto 2.0's local only mode). */
   localOnly: boolean;
 }
@@ -104,8 +112,17 @@ export function effectiveConfig(file: HatoConfig | undefined, flags: BrokerFlags
       `listening beyond loopback (${where}) without a password file would let anyone connect: give a password file (--password-file / passwordFile) or allow anonymous clients explicitly (--allow-anonymous / allowAnonymous: true)`,
     );
   }
+  const dataDir = flags.dataDir ?? config.dataDir ?? defaultDataDir();
+  let store: PersistenceSpec;
+  try {
+    store = resolvePersistence(flags.persistence ?? config.persistence, dataDir);
+  } catch (err) {
+    throw new StartRefusedError(`--persistence: ${(err as Error).message}`);
+  }
   return {
     ...config,
+    dataDir,
+    store,
     listeners,
     allowAnonymous: config.allowAnonymous ?? config.passwordFile === undefined,
     sysInterval: flags.sysInterval ?? config.sysInterval ?? DEFAULT_SYS_INTERVAL,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { persistenceProblem } from './persistence.js';
 
 /**
  * The `hato broker` config file, as a zod schema: BrokerOptions names, plus listeners, the
@@ -121,7 +122,14 @@ export const configSchema = z
     allowAnonymous: bool.optional(),
     admin: z.object({ port, host: text.optional() }).strict().optional(),
     sysInterval: count.optional(),
-    persistence: adapter('persistence', ['sqlite', 'redis']).optional(),
+    dataDir: text.optional(),
+    persistence: z
+      .union([text, z.object({ type: text }).passthrough()])
+      .superRefine((value, ctx) => {
+        const problem = persistenceProblem(value);
+        if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+      })
+      .optional(),
     cluster: adapter('cluster', ['redis']).optional(),
   })
   .strict();
