@@ -64,3 +64,4 @@ export {
 export { connectAndHandshake, RawClient, type RawClientOptions } from './raw-client.js';
 export { sleep, TimeoutError, waitUntil, withTimeout } from './timeout.js';
 export { type PersistenceFactory, persistenceContract } from './persistence-contract.js';
+export { type RedisServer, type RedisServerOptions, redisServerBinary, startRedisServer } from './redis-server.js';
