@@ -38,10 +38,16 @@ export class Requester {
   private responseTopic: string | undefined;
   private subscribed: Promise<unknown> | undefined;
   private readonly pending = new Map<string, Pending>();
-  private readonly prefix = crypto.getRandomValues(new Uint8Array(8));
+  /** Random, made at the first request (a client that never calls request() pays nothing). */
+  private randomPrefix: Uint8Array | undefined;
   private counter = 0;
 
   constructor(private readonly host: RequestHost) {}
+
+  private get prefix(): Uint8Array {
+    this.randomPrefix ??= crypto.getRandomValues(new Uint8Array(8));
+    return this.randomPrefix;
+  }
 
   get size(): number {
     return this.pending.size;

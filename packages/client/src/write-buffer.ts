@@ -1,12 +1,16 @@
 import { encodedLength, encodeInto, type Packet, type ProtocolVersion } from '@hato/protocol';
 
 const CHUNK = 64 * 1024;
+/** The first buffer of a connection; each refill doubles it up to CHUNK. */
+const FIRST = 2 * 1024;
 
 /**
  * Encodes packets straight into one buffer and hands the filled region to the
  * transport once per tick (a microtask), or at once when 64 KiB are pending. A flushed
  * region is never written again (new packets go after it, or into a fresh buffer), so
- * the transport may keep the bytes without a copy.
+ * the transport may keep the bytes without a copy. The buffer starts small and doubles
+ * at each refill up to 64 KiB: a connection that sends a few packets (most of them)
+ * never allocates, zeroes and collects 64 KiB, a busy publisher gets there at once.
  */
 export class WriteBuffer {
   private buf = new Uint8Array(0);
@@ -33,7 +37,7 @@ export class WriteBuffer {
     const n = encodedLength(packet, this.version);
     if (this.buf.length - this.end < n) {
       this.flush();
-      this.buf = new Uint8Array(Math.max(CHUNK, n));
+      this.buf = new Uint8Array(Math.max(Math.min(CHUNK, this.buf.length * 2 || FIRST), n));
       this.start = this.end = 0;
     }
     this.end += encodeInto(packet, this.version, this.buf, this.end);

@@ -1,11 +1,12 @@
 /**
- * One fuzz case, client side: a client (Node TCP transport) against the fuzz broker,
+ * One fuzz case, client side: a client (Node TCP transport, or the in-process
+ * MemoryPipe for most cases: see fuzzer.ts) against the fuzz broker,
  * a few operations that wait on the broker (subscribe, unsubscribe, publish QoS 0/1/2,
  * request, connected), some with a timeout or an AbortSignal, then `end()`. Checks:
  * end() settles, every promise has settled once it has, nothing is left in the
  * client's per-message structures, and every 'error' event is a typed client error.
  */
-import { connect, type MqttClient } from '../../src/node.js';
+import { MqttClient, nodeTransports } from '../../src/node.js';
 import type { FuzzBroker, FuzzCase } from './fuzz-broker.js';
 import { Rng } from './mutate.js';
 import { CLIENT_LIMITS } from './session-script.js';
@@ -101,12 +102,20 @@ function checkAfterEnd(client: MqttClient, tracker: Tracker, id: string, finding
 }
 
 /** Runs case number `index` of the run seeded with `seed`. */
-export async function runCase(broker: FuzzBroker, seed: number, index: number, stats: CaseStats): Promise<void> {
+export async function runCase(
+  broker: FuzzBroker,
+  seed: number,
+  index: number,
+  stats: CaseStats,
+  overTcp: boolean,
+): Promise<void> {
   const rng = new Rng((Math.imul(seed, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
   const version: 4 | 5 = rng.chance(0.5) ? 4 : 5;
   const id = `case-${seed}-${index}`;
   let scriptDone!: () => void;
   const scripted = new Promise<void>((resolve) => (scriptDone = resolve));
+  let quiet!: () => void;
+  const quieted = new Promise<void>((resolve) => (quiet = resolve));
   const c: FuzzCase = {
     id,
     rng,
@@ -115,21 +124,24 @@ export async function runCase(broker: FuzzBroker, seed: number, index: number, s
     scripted: 1 + rng.int(3),
     connections: 0,
     onScriptDone: scriptDone,
+    onQuiet: quiet,
     mutations: stats.mutations,
   };
   broker.add(c);
-  const client = connect(`mqtt://127.0.0.1:${broker.port}`, {
+  const keepalive = rng.chance(0.1) ? 1 : 0;
+  const transports = overTcp ? nodeTransports : { mqtt: broker.memoryTransport };
+  const client = new MqttClient(`mqtt://127.0.0.1:${broker.port}`, {
     protocolVersion: version,
     clientId: `fuzz-${index}`,
     username: id,
     clean: rng.chance(0.8),
     reconnect: { initialDelay: 1, maxDelay: 8 },
     connectTimeout: 200,
-    keepalive: rng.chance(0.1) ? 1 : 0,
+    keepalive,
     pingTimeout: 100,
     queueLimit: 20,
     ...(version === 5 ? { properties: { ...CLIENT_LIMITS } } : {}),
-  });
+  }, transports);
   client.on('error', (error) => {
     stats.errors.set(error.name, (stats.errors.get(error.name) ?? 0) + 1);
     if (!TYPED_ERRORS.has(error.name) && !TYPED_ERRORS.has((error.cause as Error | undefined)?.name ?? ''))
@@ -139,7 +151,11 @@ export async function runCase(broker: FuzzBroker, seed: number, index: number, s
   const tracker = new Tracker();
   operations(client, rng, tracker, version);
   client.once('connect', () => operations(client, rng, tracker, version));
-  await Promise.race([scripted.then(() => sleep(rng.int(10))), ended, sleep(CASE_WATCHDOG_MS)]);
+  // The case ends a little after the last scripted connection opened, or after a
+  // scripted session went quiet with the connection open (with keep alive on: after a
+  // keep alive period, so PINGREQ / PINGRESP and their timeout are exercised too).
+  const settle = () => sleep(keepalive > 0 ? 1000 + rng.int(300) : rng.int(10));
+  await Promise.race([Promise.race([scripted, quieted]).then(settle), ended, sleep(CASE_WATCHDOG_MS)]);
   const endPromise = client.end(rng.chance(0.2) ? { force: true } : { timeout: 20 });
   if (!(await within(endPromise, END_WATCHDOG_MS))) stats.findings.push(`${id}: end() did not settle`);
   await new Promise((resolve) => setImmediate(resolve));

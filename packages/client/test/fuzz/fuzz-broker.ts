@@ -5,9 +5,13 @@
  * changed, packets dropped, duplicated or held back (reordered), streams chunked. A case
  * is found by the CONNECT user name; its Rng makes the session reproducible from the seed.
  * It also checks the client's side of the wire: every byte the client sends must decode.
+ * Clients reach it over loopback TCP (`port`) or, much cheaper, over an in-process
+ * MemoryPipe (`memoryTransport`, the same server session behind it).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { Decoder, type Packet } from '@hato/protocol';
+import type { TransportFactory } from '../../src/node.js';
+import { MemoryPipe, type Wire, type WireHandlers } from './memory-pipe.js';
 import { chunks, MUTATIONS, type Rng } from './mutate.js';
 import { connackFor, reply, unsolicited } from './session-script.js';
 import type { Version } from './server-packets.js';
@@ -23,6 +27,11 @@ export interface FuzzCase {
   connections: number;
   /** Called once the scripted connections are used up (the client side may end then). */
   onScriptDone(): void;
+  /**
+   * Called when a scripted session has sent all it was going to send and left the
+   * connection open: nothing more happens on it unless the client acts (keep alive).
+   */
+  onQuiet(): void;
   /** Mutations applied, by name (for the report). */
   readonly mutations: Map<string, number>;
 }
@@ -55,16 +64,33 @@ export class FuzzBroker {
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
+    for (const p of this.pipes) p.wire.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+
+  /** Open connections over the memory pipe (checked empty at the end like `sockets`). */
+  readonly pipes = new Set<MemoryPipe>();
+
+  /** A client transport factory that connects to this broker through a MemoryPipe. */
+  readonly memoryTransport: TransportFactory = (_target, _options, handlers) =>
+    new MemoryPipe(handlers, (wire, pipe) => {
+      this.pipes.add(pipe);
+      pipe.server = this.attach(wire, () => this.pipes.delete(pipe));
+    }).transport;
 
   private accept(socket: Socket): void {
     this.sockets.add(socket);
     socket.on('error', () => {});
-    socket.on('close', () => this.sockets.delete(socket));
+    const handlers = this.attach(socket, () => this.sockets.delete(socket));
+    socket.on('close', () => handlers.onClose());
+    socket.on('data', (chunk: Uint8Array) => handlers.onData(chunk));
+  }
+
+  /** The server side of one connection, whatever carries it. */
+  private attach(wire: Wire, onClose: () => void): WireHandlers {
     const decoder = new Decoder();
     let session: ServerSession | undefined;
-    socket.on('data', (chunk: Uint8Array) => {
+    const onData = (chunk: Uint8Array) => {
       decoder.push(chunk);
       for (;;) {
         let packet: Packet | null;
@@ -72,18 +98,19 @@ export class FuzzBroker {
           packet = decoder.next();
         } catch (err) {
           this.findings.push(`the client sent bytes that do not decode: ${(err as Error).message}`);
-          socket.destroy();
+          wire.destroy();
           return;
         }
         if (packet === null) return;
-        if (session === undefined) session = this.open(socket, packet);
+        if (session === undefined) session = this.open(wire, packet);
         else session.onPacket(packet);
         if (session === undefined) return;
       }
-    });
+    };
+    return { onData, onClose };
   }
 
-  private open(socket: Socket, packet: Packet): ServerSession | undefined {
+  private open(socket: Wire, packet: Packet): ServerSession | undefined {
     const c = packet.type === 'connect' ? this.cases.get(packet.username ?? '') : undefined;
     if (packet.type !== 'connect' || c === undefined) {
       if (packet.type !== 'connect') this.findings.push(`the client's first packet was ${packet.type}, not CONNECT`);
@@ -103,7 +130,7 @@ class ServerSession {
   private held: Uint8Array[] = [];
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: Wire,
     private readonly c: FuzzCase,
     private readonly scripted: boolean,
     private readonly port: number,
@@ -124,6 +151,7 @@ class ServerSession {
       }
       this.flushHeld();
       if (rng.chance(0.4)) this.socket.end();
+      else this.c.onQuiet();
     };
     setImmediate(next);
   }

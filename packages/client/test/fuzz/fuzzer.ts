@@ -17,6 +17,11 @@ export interface FuzzOptions {
   seconds?: number;
   /** Cases in flight at once (default 32). */
   concurrency?: number;
+  /**
+   * Every n-th case runs over loopback TCP (the real Node transport); the others over
+   * the in-process MemoryPipe, the same fuzz broker behind it (default 8; 1 = all TCP).
+   */
+  tcpEvery?: number;
   /** Allowed heap growth over the warmed-up baseline, in MiB (default 64). */
   heapBudgetMb?: number;
   onProgress?(report: FuzzReport): void;
@@ -70,9 +75,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     heap.max = Math.max(heap.max, used);
     return used;
   };
+  const tcpEvery = options.tcpEvery ?? 8;
   const worker = async () => {
     while (started < maxCases && Date.now() < deadline && stats.findings.length < 50) {
-      await runCase(broker, options.seed, started++, stats);
+      const index = started++;
+      await runCase(broker, options.seed, index, stats, index % tcpEvery === 0);
       finished++;
       if (finished === warmup) sample();
       if (finished % 20_000 === 0) {
@@ -89,6 +96,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     if (heap.final > heap.baseline + budget)
       stats.findings.push(`heap grew from ${mb(heap.baseline)} MiB to ${mb(heap.final)} MiB over ${finished} cases`);
     if (broker.sockets.size > 0) stats.findings.push(`${broker.sockets.size} client sockets still open after every case ended`);
+    if (broker.pipes.size > 0) stats.findings.push(`${broker.pipes.size} memory pipes still open after every case ended`);
     stats.findings.push(...broker.findings);
   } finally {
     process.off('uncaughtException', onUncaught);

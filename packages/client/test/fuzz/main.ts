@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz:client -- --seconds N --seed S [--cases N] [--concurrency C]`: runs the
+ * `npm run fuzz:client -- --seconds N --seed S [--cases N] [--concurrency C] [--tcp-every N]`: runs the
  * client fuzzer and prints one progress line per 20,000 cases, then the report. Exits 1
  * when an invariant broke (the findings say which case, by seed and index).
  */
@@ -24,6 +24,7 @@ const options: Parameters<typeof runFuzz>[0] = {
   seed,
   seconds,
   concurrency: arg('concurrency') ?? 32,
+  tcpEvery: arg('tcp-every') ?? 8,
   onProgress: (r) => process.stdout.write(`  ${Math.round((Date.now() - started) / 1000)} s: ${line(r)}\n`),
 };
 const cases = arg('cases');
