@@ -54,18 +54,28 @@ describe('config validation', () => {
     expect(problems({ listeners: [{ type: 'ws', port: 1, protocolVersions: [4, 6] }] })).toEqual(['listeners[0].protocolVersions[1]: must be 3, 4 or 5']);
   });
 
-  // Changed with issue 10: sqlite is available now (and the CLI's default); redis persistence is still refused.
-  it('accepts memory and sqlite persistence and memory cluster, refuses the adapters that are not available yet', () => {
+  // Changed with issue 10: sqlite (the CLI's default) and redis persistence are available now; the redis cluster is still refused.
+  it('accepts memory, sqlite and redis persistence and memory cluster, refuses the adapters that are not available yet', () => {
     expect(problems({ persistence: 'memory', cluster: { type: 'memory' } })).toEqual([]);
     expect(problems({ persistence: 'sqlite' })).toEqual([]);
     expect(problems({ persistence: 'sqlite:/var/lib/hato/state.db', dataDir: '/var/lib/hato' })).toEqual([]);
     expect(problems({ persistence: { type: 'sqlite', path: 'x.db', synchronous: 'full' } })).toEqual([]);
     expect(problems({ persistence: { type: 'sqlite', synchronous: 'sometimes' } })).toEqual(["persistence: synchronous must be 'normal' or 'full' (got 'sometimes')"]);
-    expect(problems({ persistence: 'redis://127.0.0.1:6379/0', cluster: 'redis' })).toEqual([
-      "persistence: 'redis' persistence is not available yet (use 'memory' or 'sqlite[:PATH]')",
-      "cluster: 'redis' cluster is not available yet (only 'memory' for now)",
-    ]);
+    expect(problems({ persistence: 'redis://127.0.0.1:6379/0', cluster: 'redis' })).toEqual(["cluster: 'redis' cluster is not available yet (only 'memory' for now)"]);
+    expect(problems({ persistence: 'rediss://:pw@redis.example:6380' })).toEqual([]);
+    expect(problems({ persistence: { type: 'redis', url: 'redis://10.0.0.5:6379/2', prefix: 'site-a:' } })).toEqual([]);
+    expect(problems({ persistence: { type: 'redis' } })).toEqual(['persistence: redis needs a URL: redis://HOST:PORT[/DB]']);
+    expect(problems({ persistence: { type: 'redis', url: 'redis://h:6379', prefix: '' } })).toEqual(['persistence: redis prefix must be a non-empty string']);
+    expect(problems({ persistence: 'redis://127.0.0.1:6379/zero' })).toEqual(["persistence: redis database must be a number: redis://HOST:PORT/DB (got 'zero')"]);
+    expect(problems({ persistence: 'redis://127.0.0.1:99999' })).toEqual(['persistence: not a URL: redis://HOST:PORT[/DB] (got \'redis://127.0.0.1:99999\')']);
     expect(problems({ persistence: 'mongo' })).toEqual(["persistence: must be 'memory', 'sqlite[:PATH]' or 'redis://HOST:PORT[/DB]' (got 'mongo')"]);
+  });
+
+  it('--persistence redis://HOST:PORT[/DB] and the config key name a Redis store (prefix from the file)', () => {
+    const listen = { host: '127.0.0.1' };
+    expect(effectiveConfig(undefined, { ...listen, persistence: 'redis://127.0.0.1:6379/3' }).store).toEqual({ type: 'redis', url: 'redis://127.0.0.1:6379/3', prefix: undefined });
+    expect(effectiveConfig({ persistence: { type: 'redis', url: 'redis://h:1', prefix: 'p:' } }, listen).store).toEqual({ type: 'redis', url: 'redis://h:1', prefix: 'p:' });
+    expect(() => effectiveConfig(undefined, { ...listen, persistence: 'redis://h:1/x' })).toThrowError(/--persistence: redis database must be a number/);
   });
 
   it('the default store is SQLite in the data directory; --persistence and --data-dir override the file', () => {

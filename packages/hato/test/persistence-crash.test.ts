@@ -8,9 +8,10 @@
  * Stores are a list: another adapter adds one entry (its CLI arguments, and a server to start).
  * Seeded: HATO_CRASH_SEED=n replays a run (the seed is in each test's name).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { type RedisServer, startRedisServer } from '@hato/testkit';
 import type * as mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerProcess, bundleCli, type CliBundle, startBrokerProcess } from './support/cli-process.js';
@@ -20,11 +21,62 @@ interface CrashStore {
   readonly name: string;
   /** `hato broker` arguments for a store kept in `dir` (a fresh temp dir per test). */
   args(dir: string): string[];
+  /** A server the store lives in, started before the store's tests and stopped after them. */
+  server?: { start(): Promise<void>; stop(): Promise<void> };
+  /** Before every start but the first of a test, hato having just been killed (the store may be killed too). */
+  beforeRestart?(dir: string): Promise<void>;
+}
+
+/**
+ * Redis: one redis-server for the store's tests, each test in a database of its own (the
+ * `--persistence redis://HOST:PORT/DB` flag) or under a key prefix of its own (the config
+ * file's `persistence: { type: redis, url, prefix }`). With `killRedis`, the
+ * server fsyncs before each reply (appendfsync always) and is killed with kill -9 too at every
+ * kill of hato, then started again on its append-only file.
+ */
+function redisStore(name: string, killRedis: boolean): CrashStore {
+  let redis: RedisServer | undefined;
+  let dir = '';
+  const databases = new Map<string, number>();
+  return {
+    name,
+    args: (testDir) => {
+      if (!killRedis) {
+        // The flag, with a database of the test's own (16 in a default redis-server).
+        let db = databases.get(testDir);
+        if (db === undefined) databases.set(testDir, (db = databases.size + 1));
+        return ['--persistence', `${redis!.url}/${db}`];
+      }
+      // The config file's key, with a key prefix of the test's own.
+      const file = join(testDir, 'hato.json');
+      writeFileSync(file, JSON.stringify({ persistence: { type: 'redis', url: redis!.url, prefix: `${basename(testDir)}:` } }));
+      return ['--config', file];
+    },
+    server: {
+      start: async () => {
+        dir = mkdtempSync(join(tmpdir(), 'hato-crash-redis-'));
+        redis = await startRedisServer({ dir, appendfsync: killRedis ? 'always' : 'everysec' });
+      },
+      stop: async () => {
+        await redis?.stop();
+        if (dir !== '') rmSync(dir, { recursive: true, force: true });
+      },
+    },
+    beforeRestart: killRedis
+      ? async () => {
+          const port = redis!.port;
+          await redis!.kill();
+          redis = await startRedisServer({ dir, port, appendfsync: 'always' });
+        }
+      : undefined,
+  };
 }
 
 const STORES: CrashStore[] = [
   { name: 'sqlite', args: (dir) => ['--persistence', `sqlite:${join(dir, 'hato.db')}`] },
   { name: 'sqlite (the default: --data-dir DIR → DIR/hato.db)', args: (dir) => ['--data-dir', dir] },
+  redisStore('redis (appendfsync everysec)', false),
+  redisStore('redis (appendfsync always; redis-server killed -9 with hato)', true),
 ];
 
 const N = 150;
@@ -206,11 +258,17 @@ beforeAll(async () => {
 afterAll(() => bundle?.dispose());
 
 describe.each(STORES)('kill -9 with $name', (store) => {
+  if (store.server !== undefined) {
+    beforeAll(() => store.server!.start(), 30_000);
+    afterAll(() => store.server!.stop());
+  }
+
   const withBroker = async (run: (start: () => Promise<BrokerProcess>) => Promise<void>): Promise<void> => {
     const dir = mkdtempSync(join(tmpdir(), 'hato-crash-'));
     const started: BrokerProcess[] = [];
     try {
       await run(async () => {
+        if (started.length > 0) await store.beforeRestart?.(dir);
         const broker = await startBrokerProcess(bundle, store.args(dir));
         started.push(broker);
         return broker;

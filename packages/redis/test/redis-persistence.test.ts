@@ -165,7 +165,7 @@ describe('RedisPersistence', () => {
     const client = new Redis(server.url);
     const store = await RedisPersistence.open(client, { prefix: fresh() });
     await store.commit([{ op: 'retain', message: message('mine', { retain: true }) }]);
-    expect((await store.load()).retained.map((m) => m.topic)).toEqual(['mine']);
+    expect([...(await store.load()).retained].map((m) => m.topic)).toEqual(['mine']);
     await store.close();
     expect(await client.ping()).toBe('PONG');
     await client.quit();

@@ -6,15 +6,16 @@ import { isAbsolute, join, resolve } from 'node:path';
  * - `memory`: nothing survives the process.
  * - `sqlite` / `sqlite:PATH` / `{ type: sqlite, path?, synchronous? }`: one SQLite file (default
  *   `<dataDir>/hato.db`; a relative PATH is taken from the data directory).
- * - `redis://HOST:PORT[/DB]` / `{ type: redis, url }`: the Redis adapter (not available yet).
+ * - `redis://HOST:PORT[/DB]` / `{ type: redis, url, prefix? }`: Redis (`rediss://` for TLS;
+ *   `redis://:PASSWORD@HOST:PORT/DB` with a password); keys under `prefix` (default `hato:`).
  */
 export type PersistenceSpec =
   | { readonly type: 'memory' }
   | { readonly type: 'sqlite'; readonly file: string; readonly synchronous: 'normal' | 'full' }
-  | { readonly type: 'redis'; readonly url: string };
+  | { readonly type: 'redis'; readonly url: string; readonly prefix: string | undefined };
 
 /** The `persistence` config key / `--persistence` flag before the data directory is applied. */
-export type PersistenceSetting = string | { type: string; path?: string; synchronous?: string; url?: string; [key: string]: unknown };
+export type PersistenceSetting = string | { type: string; path?: string; synchronous?: string; url?: string; prefix?: string; [key: string]: unknown };
 
 export const SQLITE_FILE_NAME = 'hato.db';
 
@@ -50,14 +51,33 @@ export function resolvePersistence(setting: PersistenceSetting | undefined, data
   if (type === 'redis' || type.startsWith('redis://') || type.startsWith('rediss://')) {
     const url = typeof value === 'string' ? value : value.url;
     if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) throw new Error('redis needs a URL: redis://HOST:PORT[/DB]');
-    throw new Error(`'redis' persistence is not available yet (use 'memory' or 'sqlite[:PATH]')`);
+    const problem = redisUrlProblem(url);
+    if (problem !== undefined) throw new Error(problem);
+    const prefix = typeof value === 'string' ? undefined : value.prefix;
+    if (prefix !== undefined && (typeof prefix !== 'string' || prefix === '')) throw new Error('redis prefix must be a non-empty string');
+    return { type: 'redis', url, prefix };
   }
   throw new Error(`must be 'memory', 'sqlite[:PATH]' or 'redis://HOST:PORT[/DB]' (got '${type}')`);
+}
+
+/** What is wrong with a redis:// URL (host, port 1-65535, database a number), else undefined. */
+function redisUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `not a URL: redis://HOST:PORT[/DB] (got '${url.replace(/\/\/[^@/]*@/, '//***@')}')`;
+  }
+  if (parsed.hostname === '') return 'redis URL needs a host: redis://HOST:PORT[/DB]';
+  if (parsed.port !== '' && !(Number(parsed.port) >= 1 && Number(parsed.port) <= 65535)) return `redis port must be 1-65535 (got ${parsed.port})`;
+  const db = parsed.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d+$/.test(db)) return `redis database must be a number: redis://HOST:PORT/DB (got '${db}')`;
+  return undefined;
 }
 
 /** Where the data is, for the start-up line. */
 export function describePersistence(spec: PersistenceSpec): Record<string, unknown> {
   if (spec.type === 'memory') return { persistence: 'memory', data: 'in memory only: lost when hato stops' };
   if (spec.type === 'sqlite') return { persistence: 'sqlite', data: spec.file, synchronous: spec.synchronous };
-  return { persistence: 'redis', data: spec.url.replace(/\/\/[^@/]*@/, '//***@') };
+  return { persistence: 'redis', data: spec.url.replace(/\/\/[^@/]*@/, '//***@'), prefix: spec.prefix ?? 'hato:' };
 }

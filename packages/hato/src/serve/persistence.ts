@@ -14,7 +14,9 @@ export async function openPersistence(spec: PersistenceSpec): Promise<Persistenc
       const { SqlitePersistence } = await import('@hato/sqlite');
       return new SqlitePersistence(spec.file, { synchronous: spec.synchronous });
     }
-    case 'redis':
-      throw new Error(`'redis' persistence is not available yet (${spec.url})`);
+    case 'redis': {
+      const { RedisPersistence } = await import('@hato/redis');
+      return RedisPersistence.open(spec.url, spec.prefix === undefined ? {} : { prefix: spec.prefix });
+    }
   }
 }
