@@ -11,7 +11,7 @@ let running = false;
 let sent = 0;
 const sockets = [];
 
-function openPublisher(port, clientId, topic, qos, payload) {
+function openPublisher(port, clientId, topic, qos, payload, clean) {
   const template = publish(topic, payload, qos);
   const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
   const batch0 = Buffer.concat([...Array(BATCH).fill(template.bytes), PINGREQ]);
@@ -54,7 +54,7 @@ function openPublisher(port, clientId, topic, qos, payload) {
     if (acked > 0) sendQos1(acked);
   });
   socket.on('error', () => {});
-  socket.write(connect(clientId));
+  socket.write(connect(clientId, clean));
   sockets.push({ start: () => (qos === 0 ? sendQos0() : sendQos1(WINDOW * 4)) });
   return ready;
 }
@@ -62,7 +62,7 @@ function openPublisher(port, clientId, topic, qos, payload) {
 process.on('message', async (msg) => {
   if (msg.cmd === 'open') {
     const payload = Buffer.alloc(msg.payloadSize, 0x61);
-    await Promise.all(msg.topics.map((t, i) => openPublisher(msg.port, `${msg.prefix}-${i}`, t, msg.qos, payload)));
+    await Promise.all(msg.topics.map((t, i) => openPublisher(msg.port, `${msg.prefix}-${i}`, t, msg.qos, payload, msg.clean ?? true)));
     process.send({ ready: true });
   } else if (msg.cmd === 'go') {
     running = true;

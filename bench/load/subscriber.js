@@ -7,7 +7,7 @@ import { connect, Scanner, subscribe } from './raw.js';
 let count = 0;
 const sockets = [];
 
-function openSubscriber(port, clientId, topic, qos) {
+function openSubscriber(port, clientId, topic, qos, clean) {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
     let subscribed = false;
@@ -35,14 +35,14 @@ function openSubscriber(port, clientId, topic, qos) {
       }
     });
     socket.on('error', reject);
-    socket.write(Buffer.concat([connect(clientId), subscribe(1, topic, qos)]));
+    socket.write(Buffer.concat([connect(clientId, clean), subscribe(1, topic, qos)]));
     sockets.push(socket);
   });
 }
 
 process.on('message', async (msg) => {
   if (msg.cmd === 'start') {
-    await Promise.all(msg.topics.map((t, i) => openSubscriber(msg.port, `${msg.prefix}-${i}`, t, msg.qos)));
+    await Promise.all(msg.topics.map((t, i) => openSubscriber(msg.port, `${msg.prefix}-${i}`, t, msg.qos, msg.clean ?? true)));
     process.send({ ready: true });
   } else if (msg.cmd === 'count') {
     const cpu = process.cpuUsage();

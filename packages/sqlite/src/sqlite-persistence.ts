@@ -77,20 +77,28 @@ export class SqlitePersistence implements Persistence {
     }
   }
 
+  /** Retained messages are read lazily, as the broker takes them (no million rows at once). */
+  private *retainedRows(): Generator<StoredMessage> {
+    try {
+      for (const row of this.statements.allRetained.iterate() as IterableIterator<Row>) {
+        yield {
+          topic: row[0] as string,
+          payload: row[1] as Buffer,
+          qos: row[2] as 0,
+          retain: row[3] === 1,
+          properties: decodeProperties(row[4] as string | null),
+          expiresAt: row[5] as number,
+          origin: (row[6] as string | null) ?? undefined,
+        };
+      }
+    } catch (err) {
+      throw new SqliteStoreError(this.file, `cannot be read (corrupt or truncated?): ${(err as Error).message}`, err);
+    }
+  }
+
   private loadAll(): StoredState {
     const s = this.statements;
-    const retained: StoredMessage[] = [];
-    for (const row of s.allRetained.iterate() as IterableIterator<Row>) {
-      retained.push({
-        topic: row[0] as string,
-        payload: row[1] as Buffer,
-        qos: row[2] as 0,
-        retain: row[3] === 1,
-        properties: decodeProperties(row[4] as string | null),
-        expiresAt: row[5] as number,
-        origin: (row[6] as string | null) ?? undefined,
-      });
-    }
+    const retained = this.retainedRows();
     type Building = { -readonly [K in keyof SessionRecord]: K extends 'subscriptions' | 'messages' | 'incomingQos2' ? unknown[] : SessionRecord[K] };
     const sessions = new Map<string, Building>();
     for (const row of s.allSessions.iterate() as IterableIterator<Row>) {

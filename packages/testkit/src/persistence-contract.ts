@@ -206,7 +206,7 @@ export function persistenceContract(name: string, factory: PersistenceFactory): 
     it('a new store loads empty', async () => {
       const { store } = await fresh();
       const state = await store.load();
-      expect(state.retained.length).toBe(0);
+      expect([...state.retained].length).toBe(0);
       expect(state.sessions.length).toBe(0);
     });
 
@@ -226,7 +226,7 @@ export function persistenceContract(name: string, factory: PersistenceFactory): 
         [{ op: 'retain', message: message('t/1', 'one again', { retain: true, qos: 0 }) }, { op: 'unretain', topic: 't/2' }, { op: 'unretain', topic: 'never' }],
       ]);
       await expectState(store, changes);
-      expect((await store.load()).retained.map((m) => m.topic)).toEqual(['t/1']);
+      expect([...(await store.load()).retained].map((m) => m.topic)).toEqual(['t/1']);
     });
 
     it('messages: queued, sent, PUBREC’d and done, loaded in seq order', async () => {
@@ -329,7 +329,7 @@ export function persistenceContract(name: string, factory: PersistenceFactory): 
       for (let i = 0; i < 20_000; i++) batch.push({ op: 'retain', message: message(`r/${i % 100}/${i}`, `v${i}`, { retain: true }) });
       await store.commit(batch);
       const state = await store.load();
-      expect(state.retained.length).toBe(20_000);
+      expect([...state.retained].length).toBe(20_000);
       expect(state.sessions.length).toBe(100);
       for (const s of state.sessions) expect(s.messages.map((m) => m.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     });

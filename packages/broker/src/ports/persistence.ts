@@ -51,7 +51,11 @@ export interface SessionRecord {
 
 /** Everything a store holds, as `load()` gives it. */
 export interface StoredState {
-  readonly retained: readonly StoredMessage[];
+  /**
+   * Iterated once, at start: an array, or a lazy iterable that reads the store as the broker
+   * takes each message (a million retained messages need not all exist as rows at once).
+   */
+  readonly retained: Iterable<StoredMessage>;
   readonly sessions: readonly SessionRecord[];
 }
 

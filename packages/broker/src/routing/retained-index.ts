@@ -1,7 +1,53 @@
-/** One topic level of the index: the value stored for the topic ending here, and deeper levels. */
+/**
+ * One topic level of the index: the value stored for the topic ending here, and deeper levels.
+ * Most levels have one child (the middle of `site/7/device/42/state`): it is kept in two
+ * fields, and a Map is made only from the second child on (a million topics, not a million Maps).
+ */
 class Level<T> {
   value: T | undefined;
+  onlyName: string | undefined;
+  only: Level<T> | undefined;
   children: Map<string, Level<T>> | undefined;
+
+  child(name: string): Level<T> | undefined {
+    if (this.onlyName === name) return this.only;
+    return this.children?.get(name);
+  }
+
+  addChild(name: string): Level<T> {
+    const level = new Level<T>();
+    if (this.only === undefined && this.children === undefined) {
+      this.onlyName = name;
+      this.only = level;
+      return level;
+    }
+    if (this.children === undefined) {
+      this.children = new Map([[this.onlyName!, this.only!]]);
+      this.onlyName = undefined;
+      this.only = undefined;
+    }
+    this.children.set(name, level);
+    return level;
+  }
+
+  removeChild(name: string): void {
+    if (this.onlyName === name) {
+      this.onlyName = undefined;
+      this.only = undefined;
+      return;
+    }
+    this.children?.delete(name);
+    if (this.children?.size === 0) this.children = undefined;
+  }
+
+  get empty(): boolean {
+    return this.value === undefined && this.only === undefined && this.children === undefined;
+  }
+
+  forEachChild(visit: (name: string, child: Level<T>) => void): void {
+    if (this.only !== undefined) visit(this.onlyName!, this.only);
+    if (this.children !== undefined) for (const [name, child] of this.children) visit(name, child);
+  }
 }
 
 /**
@@ -16,14 +62,13 @@ export class RetainedIndex<T> {
 
   set(topic: string, value: T): void {
     let level = this.root;
-    for (const name of topic.split('/')) {
-      level.children ??= new Map();
-      let next = level.children.get(name);
-      if (next === undefined) {
-        next = new Level<T>();
-        level.children.set(name, next);
-      }
-      level = next;
+    let start = 0;
+    for (;;) {
+      const end = topic.indexOf('/', start);
+      const name = end === -1 ? topic.slice(start) : topic.slice(start, end);
+      level = level.child(name) ?? level.addChild(name);
+      if (end === -1) break;
+      start = end + 1;
     }
     level.value = value;
   }
@@ -42,14 +87,11 @@ export class RetainedIndex<T> {
 function removeFrom<T>(level: Level<T>, names: string[], depth: number): boolean {
   if (depth === names.length) level.value = undefined;
   else {
-    const child = level.children?.get(names[depth]!);
+    const child = level.child(names[depth]!);
     if (child === undefined) return false;
-    if (removeFrom(child, names, depth + 1)) {
-      level.children!.delete(names[depth]!);
-      if (level.children!.size === 0) level.children = undefined;
-    }
+    if (removeFrom(child, names, depth + 1)) level.removeChild(names[depth]!);
   }
-  return level.value === undefined && level.children === undefined;
+  return level.empty;
 }
 
 function matchLevel<T>(level: Level<T>, parts: string[], depth: number, visit: (value: T) => void, first: boolean): void {
@@ -58,23 +100,25 @@ function matchLevel<T>(level: Level<T>, parts: string[], depth: number, visit: (
     return;
   }
   const part = parts[depth]!;
-  const children = level.children;
   if (part === '#') {
     // [MQTT-4.7.1-2] '#' matches the parent level too ('a/#' matches 'a').
     if (level.value !== undefined && depth > 0) visit(level.value);
-    if (children !== undefined) for (const [name, child] of children) if (!(first && name.startsWith('$'))) visitAll(child, visit);
+    level.forEachChild((name, child) => {
+      if (!(first && name.startsWith('$'))) visitAll(child, visit);
+    });
     return;
   }
-  if (children === undefined) return;
   if (part === '+') {
-    for (const [name, child] of children) if (!(first && name.startsWith('$'))) matchLevel(child, parts, depth + 1, visit, false);
+    level.forEachChild((name, child) => {
+      if (!(first && name.startsWith('$'))) matchLevel(child, parts, depth + 1, visit, false);
+    });
     return;
   }
-  const child = children.get(part);
+  const child = level.child(part);
   if (child !== undefined) matchLevel(child, parts, depth + 1, visit, false);
 }
 
 function visitAll<T>(level: Level<T>, visit: (value: T) => void): void {
   if (level.value !== undefined) visit(level.value);
-  if (level.children !== undefined) for (const child of level.children.values()) visitAll(child, visit);
+  level.forEachChild((_name, child) => visitAll(child, visit));
 }
