@@ -100,7 +100,8 @@ if (!(profile in PROFILES)) throw new Error(`unknown broker profile ${profile}`)
 
 const broker = new Broker({
   ...PROFILES[profile],
-  persistence,
+  // HATO_FUZZ_PLAIN_PERSISTENCE=1: the in-memory persistence without the failing markers.
+  persistence: process.env.HATO_FUZZ_PLAIN_PERSISTENCE ? memory : persistence,
   authMethods: [fuzzAuth],
   hooks: {
     authenticate: (_client, username) => hookAnswer(username, 'authenticate'),

@@ -1,6 +1,6 @@
 // npm run fuzz:broker -- --seconds N --seed S [--profile default|limits] [--cases N] [--concurrency N] [--batch N] [--out DIR] [--stop]
 // npm run fuzz:broker -- --replay FILE
-// npm run fuzz:broker -- --seed S --case N   (rebuilds case N of seed S, prints it and plays it alone)
+// npm run fuzz:broker -- --seed S --case N[,M|-M...] [--out FILE]   (rebuilds cases of seed S and plays them together)
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bundleChild } from './broker-process.js';
@@ -36,19 +36,25 @@ async function main() {
   if (values.help) {
     console.log('usage: npm run fuzz:broker -- [--seconds N] [--seed S] [--profile default|limits] [--cases N] [--concurrency N] [--batch N] [--out DIR] [--stop] [--no-minimize]');
     console.log('       npm run fuzz:broker -- --replay FILE');
-    console.log('       npm run fuzz:broker -- --seed S --case N [--out FILE.json]');
+    console.log('       npm run fuzz:broker -- --seed S --case N[,M|N-M...] [--out FILE.json]');
     return 0;
   }
   if (values.case !== undefined) {
     const seed = num(values.seed, 'seed') ?? 1;
-    const c = caseToJson(generateCase(seed, num(values.case, 'case')));
-    const data = { seed, profile: values.profile ?? (seed % 2 === 1 ? 'limits' : 'default'), cases: [c] };
-    console.log(JSON.stringify(c, null, 2));
+    // One index, or several (comma-separated, or FROM-TO): played together, as the fuzz does.
+    const indexes = values.case.split(',').flatMap((part) => {
+      const [from, to = from] = part.split('-').map((v) => num(v, 'case'));
+      return Array.from({ length: to - from + 1 }, (_v, k) => from + k);
+    });
+    const cases = indexes.map((i) => caseToJson(generateCase(seed, i)));
+    const data = { seed, profile: values.profile ?? (seed % 2 === 1 ? 'limits' : 'default'), cases };
+    if (cases.length === 1) console.log(JSON.stringify(cases[0], null, 2));
     if (values.out) writeFileSync(values.out, `${JSON.stringify(data, null, 2)}\n`);
     const { file, dispose } = await bundleChild();
     try {
       const result = await replay(file, data);
-      console.log(`invariant: ${result.failure ?? 'holds'}; connection ${result.timedOut.length ? 'did not end' : 'ended'}\n${result.stderr}`);
+      const ended = result.timedOut.length === 0 ? 'all ended' : `cases that did not end: ${result.timedOut.map((i) => indexes[i]).join(', ')}`;
+      console.log(`invariant: ${result.failure ?? 'holds'}; connections: ${ended}\n${result.stderr}`);
       return result.failure || result.timedOut.length ? 1 : 0;
     } finally {
       dispose();
