@@ -25,6 +25,11 @@ export type ClientEvents = {
   /** The client is closed for good (`end()` or it gave up). */
   end: [];
   error: [error: Error];
+  /**
+   * The bytes that reached `writeHighWaterMark` were sent (or their connection is gone):
+   * `writable` is true again and the QoS 0 publishes waiting on it have resolved.
+   */
+  drain: [];
   /** The server sent DISCONNECT (5.0). */
   disconnect: [packet: DisconnectPacket];
   message: [topic: string, payload: Uint8Array, packet: PublishPacket];
@@ -32,7 +37,7 @@ export type ClientEvents = {
   packetreceive: [packet: Packet];
 };
 
-/** `timeout` / `signal` apply to QoS 1 and 2 (a QoS 0 publish waits for nothing). */
+/** `timeout` / `signal` apply to QoS 1 and 2 (a QoS 0 publish waits only for the transport: see `writeHighWaterMark`). */
 export interface PublishOptions extends WaitOptions {
   qos?: QoS;
   retain?: boolean;

@@ -16,6 +16,7 @@ import {
   type Subscription,
   type UnsubackPacket,
 } from '@hato/protocol';
+import { BackPressure, DEFAULT_HIGH_WATER_MARK } from './back-pressure.js';
 import type { ClientEvents, EndOptions, PublishOptions, SubscribeOptions, UnsubscribeOptions } from './client-types.js';
 import { buildConnect, randomClientId } from './connect-packet.js';
 import { ConnectionManager } from './connection-manager.js';
@@ -49,6 +50,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private readonly credentials: { username?: string; password?: string | Uint8Array } = {};
   private readonly manager: ConnectionManager;
   private readonly outgoing: OutgoingFlow;
+  private readonly backPressure: BackPressure;
   private readonly incoming: IncomingFlow;
   private readonly subscriptions: SubscriptionManager;
   private readonly requester: Requester;
@@ -76,6 +78,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       accepted: (connack) => this.onAccepted(connack),
       packet: (packet) => this.onPacket(packet),
       lostConnection: () => this.subscriptions.onOffline(),
+      drained: () => this.backPressure.drained(),
       gaveUp: (error) => this.finish(error),
       emit: (event, ...args) => this.emit(event, ...args),
       listenerCount: (event) => this.listenerCount(event),
@@ -83,8 +86,14 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const isConnected = () => this.manager.isConnected;
     const send = (packet: Packet) => this.manager.send(packet);
     const report = (e: Error) => this.emit('error', e);
+    this.backPressure = new BackPressure(
+      options.writeHighWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+      { buffered: () => this.manager.buffered, watchDrain: () => this.manager.watchDrain() },
+      () => this.emit('drain'),
+    );
+    const written = () => this.backPressure.afterWrite();
     this.outgoing = new OutgoingFlow(
-      { ids: this.ids, store: this.store, isConnected, send, onDropped: report, onUnexpected: report },
+      { ids: this.ids, store: this.store, isConnected, send, written, onDropped: report, onUnexpected: report },
       options.queueLimit ?? 10_000,
     );
     this.incoming = new IncomingFlow({ store: this.store, send, deliver: (p) => this.deliver(p), onUnexpected: report });
@@ -118,6 +127,14 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   /** The client identifier (the one the server assigned, when it did). */
   get clientId(): string {
     return this.clientIdValue;
+  }
+
+  /**
+   * False once the bytes not sent yet reached `writeHighWaterMark`, until the 'drain'
+   * event: a QoS 0 publish then resolves only at that drain.
+   */
+  get writable(): boolean {
+    return this.backPressure.writable;
   }
 
   get protocolVersion(): ProtocolVersion {

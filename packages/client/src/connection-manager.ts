@@ -38,6 +38,8 @@ export interface ManagerHost {
   lostConnection(): void;
   /** Final close after giving up (not after `end()`). */
   gaveUp(error: Error | undefined): void;
+  /** After `watchDrain()`: the transport sent all it had (or there is no connection any more). */
+  drained(): void;
   emit<K extends keyof ClientEvents>(event: K, ...args: ClientEvents[K]): void;
   listenerCount(event: keyof ClientEvents): number;
 }
@@ -95,8 +97,20 @@ export class ConnectionManager {
     return this.connackValue !== undefined && (s === 'connected' || s === 'disconnecting');
   }
 
+  /** Bytes written but not sent yet (the write buffer and the transport's). */
   get buffered(): number {
     return this.connection?.buffered ?? 0;
+  }
+
+  /** Calls `host.drained()` once the current connection sent all it has (at once without one). */
+  watchDrain(): void {
+    if (this.connection === undefined || this.connection.isClosed) queueMicrotask(() => this.host.drained());
+    else this.connection.watchDrain();
+  }
+
+  /** @internal Connection host. */
+  onDrain(connection: Connection): void {
+    if (connection === this.connection) this.host.drained();
   }
 
   /** Starts the first attempt (the state is 'connecting' until then). */
@@ -364,6 +378,7 @@ export class ConnectionManager {
     this.aliasSender = undefined;
     this.aliasReceiver = new TopicAliasReceiver(this.options.properties?.topicAliasMaximum ?? 0);
     this.host.lostConnection();
+    this.host.drained(); // its unsent bytes are gone: nobody waits for them
     this.host.emit('close', error);
     if (error !== undefined && !(error instanceof ConnectError)) this.host.emit('error', error);
     const status = this.stateValue.status;

@@ -18,6 +18,8 @@ export interface ConnectionHost {
   onClose(connection: Connection, error: Error | undefined): void;
   /** Speaking 5.0, the first bytes were a 3.x CONNACK refusal with this return code. */
   onLegacyConnack(connection: Connection, returnCode: number): void;
+  /** After `watchDrain()`: every byte written so far has been sent. */
+  onDrain(connection: Connection): void;
 }
 
 export class Connection {
@@ -52,6 +54,7 @@ export class Connection {
       onOpen: () => this.guard(() => this.host.onOpen(this)),
       onData: (chunk) => this.guard(() => this.onData(chunk)),
       onClose: (error) => this.finish(error),
+      onDrain: () => this.guard(() => this.host.onDrain(this)),
     });
   }
 
@@ -59,9 +62,17 @@ export class Connection {
     return this.closed;
   }
 
-  /** Bytes encoded but not yet handed to the transport. */
+  /** Bytes not sent yet: encoded but not handed to the transport, plus the transport's buffer. */
   get buffered(): number {
-    return this.writer.pending;
+    return this.writer.pending + (this.transport.bufferedAmount?.() ?? 0);
+  }
+
+  /** Hands what is encoded to the transport and asks for `onDrain` once it is all sent. */
+  watchDrain(): void {
+    if (this.closed) return;
+    this.writer.flush();
+    if (this.transport.watchDrain !== undefined) this.transport.watchDrain();
+    else queueMicrotask(() => this.guard(() => this.host.onDrain(this))); // nothing to wait for
   }
 
   send(packet: Packet): void {

@@ -75,6 +75,12 @@ export interface ClientOptions extends TlsOptions {
   connectTimeout?: number;
   /** `false` disables automatic reconnect. */
   reconnect?: boolean | ReconnectOptions;
+  /**
+   * Back-pressure for QoS 0: once this many bytes are written but not sent yet (the
+   * client's buffer plus the socket's / WebSocket's `bufferedAmount`), `publish` resolves
+   * only at the next 'drain' and `writable` is false (default 512 KiB).
+   */
+  writeHighWaterMark?: number;
   /** Maximum number of messages kept while offline or while the server's Receive Maximum is reached (default 10000). */
   queueLimit?: number;
   /** Extra CONNECT properties (5.0): receiveMaximum, topicAliasMaximum, userProperties, ... */

@@ -26,6 +26,11 @@ export interface OutgoingHost {
   /** True when a CONNACK was received and the transport is up. */
   isConnected(): boolean;
   send(packet: Packet): void;
+  /**
+   * After a QoS 0 PUBLISH went to the transport: resolved while under the write
+   * high-water mark, else the promise of the next drain (back-pressure.ts).
+   */
+  written(): Promise<undefined>;
   /** A queued QoS 0 message could not be encoded when its turn came (its promise had resolved). */
   onDropped?(error: Error): void;
   /** An ack matching no message in flight, or out of order (reported; the connection goes on). */
@@ -54,7 +59,8 @@ export class OutgoingFlow {
   }
 
   /**
-   * QoS 0: written now or queued, resolves at once. QoS 1/2: resolves with PUBACK /
+   * QoS 0: written now (resolves at once under the write high-water mark, else at the
+   * next drain) or queued while offline (resolves at once). QoS 1/2: resolves with PUBACK /
    * PUBCOMP, or rejects at the deadline of `wait`: a message still queued is then
    * dropped, one on the wire completes its exchange without anyone waiting for it.
    */
@@ -66,7 +72,7 @@ export class OutgoingFlow {
         } catch (err) {
           return Promise.reject(err);
         }
-        return RESOLVED;
+        return this.host.written();
       }
       if (this.queue.length >= this.queueLimit) return Promise.reject(new QueueFullError(this.queueLimit));
       this.queue.push({ packet, state: 'queued', resolve: undefined, reject: undefined });

@@ -10,6 +10,8 @@ export interface TransportHandlers {
   onData(chunk: Uint8Array): void;
   /** Called exactly once, after an error or a close from either side. */
   onClose(error?: Error): void;
+  /** After `watchDrain()`: everything written has been sent (called once per watch). */
+  onDrain?(): void;
 }
 
 export interface Transport {
@@ -18,6 +20,13 @@ export interface Transport {
   end(): void;
   /** Closes at once. */
   destroy(): void;
+  /**
+   * Bytes accepted by `write` but not sent yet (Node: the socket's `writableLength`;
+   * WebSocket: `bufferedAmount`). Without it the client sees only its own buffer.
+   */
+  bufferedAmount?(): number;
+  /** Call `onDrain` once `bufferedAmount()` is back to 0 (at once, asynchronously, if it is 0). */
+  watchDrain?(): void;
 }
 
 export type TransportFactory = (target: Target, options: ClientOptions, handlers: TransportHandlers) => Transport;

@@ -24,12 +24,27 @@ function wrap(
     error = new TransportError(err.message, { cause: err });
   });
   socket.once('close', () => handlers.onClose(error));
+  // Back-pressure: 'drain' comes only after a write() that returned false (the socket's
+  // own 16 KiB mark); the write callback also covers a buffer that empties below it.
+  let drainWanted = false;
+  const written = () => {
+    if (drainWanted && socket.writableLength === 0) {
+      drainWanted = false;
+      handlers.onDrain?.();
+    }
+  };
+  socket.on('drain', written);
   return {
     write: (data) => {
-      if (!socket.destroyed) socket.write(data);
+      if (!socket.destroyed) socket.write(data, written);
     },
     end: () => socket.end(),
     destroy: () => socket.destroy(),
+    bufferedAmount: () => socket.writableLength,
+    watchDrain: () => {
+      drainWanted = true;
+      if (socket.writableLength === 0) queueMicrotask(written);
+    },
   };
 }
 

@@ -9,6 +9,8 @@ import type { Transport, TransportFactory, TransportHandlers } from '../transpor
 /** The part of the WHATWG WebSocket API the transport uses (the `ws` package has it too). */
 export interface WebSocketLike {
   binaryType: string;
+  /** Bytes queued by send() and not yet sent (browsers and `ws`). */
+  readonly bufferedAmount?: number;
   send(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
   onopen: ((event: unknown) => void) | null;
@@ -18,6 +20,9 @@ export interface WebSocketLike {
 }
 
 export type WebSocketConstructor = new (url: string, protocols: string | string[], options?: never) => WebSocketLike;
+
+/** A WebSocket has no drain event: while a drain is awaited, `bufferedAmount` is polled this often (ms). */
+const DRAIN_POLL_MS = 5;
 
 /** The URL a target maps to, IPv6 hosts in brackets. */
 export function webSocketUrl(target: Target): string {
@@ -67,7 +72,15 @@ function openWebSocket(
     error = new TransportError(`WebSocket error on ${url}${message ? `: ${message}` : ''}`);
   };
   ws.onclose = (event) => {
+    clearTimeout(drainTimer);
     finish(error ?? (event.code === 1000 ? undefined : new TransportError(`WebSocket closed (${event.code})`)));
+  };
+  let drainTimer: ReturnType<typeof setTimeout> | undefined;
+  const pollDrain = () => {
+    drainTimer = undefined;
+    if (closed) return;
+    if ((ws.bufferedAmount ?? 0) === 0) handlers.onDrain?.();
+    else drainTimer = setTimeout(pollDrain, DRAIN_POLL_MS);
   };
   return {
     write: (data) => {
@@ -75,11 +88,16 @@ function openWebSocket(
     },
     end: () => ws.close(1000),
     destroy: () => {
+      clearTimeout(drainTimer);
       try {
         ws.close();
       } finally {
         finish(error);
       }
+    },
+    bufferedAmount: () => ws.bufferedAmount ?? 0,
+    watchDrain: () => {
+      if (drainTimer === undefined) drainTimer = setTimeout(pollDrain, (ws.bufferedAmount ?? 0) === 0 ? 0 : DRAIN_POLL_MS);
     },
   };
 }

@@ -140,6 +140,8 @@ export async function runCase(
     keepalive,
     pingTimeout: 100,
     queueLimit: 20,
+    // Small marks put QoS 0 publishes behind a drain (back-pressure) in some cases.
+    writeHighWaterMark: rng.pick([1, 64, 4096, 512 * 1024]),
     ...(version === 5 ? { properties: { ...CLIENT_LIMITS } } : {}),
   }, transports);
   client.on('error', (error) => {
