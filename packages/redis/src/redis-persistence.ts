@@ -105,17 +105,30 @@ export class RedisPersistence implements Persistence {
   }
 
   /**
-   * Every retained bucket at once: the 64 HVALS go out together, so Redis builds one reply
-   * while hato decodes another; no reply is larger than a bucket.
+   * Every retained bucket at once: the 64 HVALS go out together and no reply is larger than a
+   * bucket. The values are decoded as the broker takes them (iterated once): a decoded message
+   * dies young once the broker made its own, and a bucket's replies go once it is read.
    */
-  private async loadRetained(): Promise<StoredMessage[]> {
-    const retained: StoredMessage[] = [];
-    await Promise.all(
-      Array.from({ length: RETAINED_BUCKETS }, async (_, b) => {
-        for (const value of await this.redis.hvalsBuffer(this.keys.retained(b))) retained.push(decodeMessage(value));
-      }),
-    );
-    return retained;
+  private async loadRetained(): Promise<Iterable<StoredMessage>> {
+    const buckets = await Promise.all(Array.from({ length: RETAINED_BUCKETS }, (_, b) => this.redis.hvalsBuffer(this.keys.retained(b))));
+    const url = this.url;
+    return {
+      *[Symbol.iterator]() {
+        for (let b = 0; b < buckets.length; b++) {
+          const values = buckets[b]!;
+          buckets[b] = [];
+          for (const value of values) {
+            let message: StoredMessage;
+            try {
+              message = decodeMessage(value);
+            } catch (err) {
+              throw new RedisStoreError(url, `cannot be read: ${(err as Error).message}`, err);
+            }
+            yield message;
+          }
+        }
+      },
+    };
   }
 
   private async loadSessions(): Promise<SessionRecord[]> {

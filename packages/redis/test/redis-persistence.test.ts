@@ -157,7 +157,9 @@ describe('RedisPersistence', () => {
     const store = await RedisPersistence.open(server.url, { prefix });
     await store.commit([{ op: 'retain', message: message('ok', { retain: true }) }]);
     await admin.hset(`${prefix}retained:${bucketOf('bad')}`, 'bad', Buffer.from([1, 1]));
-    await expect(store.load()).rejects.toThrow(new RegExp(`^Redis store ${server.url}: cannot be read: record truncated`));
+    // Retained messages are decoded as the broker takes them: the error comes from the iteration.
+    const state = await store.load();
+    expect(() => [...state.retained]).toThrow(new RegExp(`^Redis store ${server.url}: cannot be read: record truncated`));
     await store.close();
   });
 
