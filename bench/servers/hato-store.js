@@ -12,8 +12,8 @@ async function openStore(spec) {
     return new SqlitePersistence(full ? spec.slice(7, -5) : spec.slice(7), { synchronous: full ? 'full' : 'normal' });
   }
   if (spec.startsWith('redis://')) {
-    // The Redis adapter's slot: import it here (await import('@hato/redis')) and open it on `spec`.
-    throw new Error('the redis store is not wired into the benchmark yet');
+    const { RedisPersistence } = await import('@hato/redis');
+    return RedisPersistence.open(spec);
   }
   throw new Error(`unknown store ${spec}`);
 }
