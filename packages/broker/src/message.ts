@@ -86,6 +86,11 @@ export class Message {
     }
   }
 
+  /** `keep()` was called: nothing it holds is a view into a buffer shared with others. */
+  get isKept(): boolean {
+    return this.kept;
+  }
+
   isExpired(now: number): boolean {
     return this.expiresAt !== 0 && now >= this.expiresAt;
   }

@@ -13,7 +13,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { connect, publish, RawClient, subscribe } from '@hato/testkit';
+import { connect, publish, RawClient, subscribe, waitUntil } from '@hato/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from '../src/connection.js';
 import type { Message } from '../src/message.js';
@@ -105,5 +105,23 @@ describe('idle connections', () => {
     const retained: Message[] = b.broker.retained.match('idle/retained/#');
     expect(retained.length).toBe(COUNT + 20);
     for (const message of retained) expect(exact(message.payload)).toBe(true);
+  });
+
+  it('in-flight messages to a subscriber that never acknowledges become exact-size copies a tick later', async () => {
+    const stuck = await RawClient.connect(b.port, { version: 4 });
+    await stuck.handshake({ clientId: 'stuck' });
+    stuck.send(subscribe({ version: 4, packetId: 1, subscriptions: [{ filter: 'stuck/#', qos: 1 }] }));
+    await stuck.expectPacket('suback');
+    const pub = await RawClient.connect(b.port, { version: 4 });
+    await pub.handshake({ clientId: 'stuck-pub' });
+    // Several PUBLISH packets in one write: one read chunk at the broker, shared by all of them.
+    pub.send(Buffer.concat(Array.from({ length: 5 }, (_, i) => publish({ version: 4, topic: `stuck/${i}`, payload: 'x'.repeat(40), qos: 1, packetId: i + 1 }))));
+    for (let i = 0; i < 5; i++) await stuck.expectPacket('publish');
+    const session = b.broker.sessions.get('stuck')!;
+    expect(session.inflight.size).toBe(5);
+    await waitUntil(() => [...session.inflight.values()].every((entry) => entry.message.isKept), 3000);
+    for (const entry of session.inflight.values()) expect(entry.message.payload.buffer.byteLength).toBe(entry.message.payload.byteLength);
+    stuck.destroy();
+    pub.destroy();
   });
 });

@@ -4,6 +4,7 @@ import type { Journal } from '../journal.js';
 import type { MemoryBudget } from '../memory-budget.js';
 import type { Message } from '../message.js';
 import type { ShareGroup } from '../routing/subscription-trie.js';
+import { keepInflightLater } from './keep-later.js';
 
 /** Session Expiry Interval meaning "never expires" (3.1.1 clean session 0, 5.0 0xFFFFFFFF). */
 export const NEVER_EXPIRES = 0xffffffff;
@@ -96,6 +97,9 @@ export class Session {
   matchRetainAsPublished = false;
   matchSubscriptionIds: number[] | undefined;
 
+  /** On the keep-later list (see keep-later.ts). */
+  keepScheduled = false;
+
   constructor(clientId: string, memory: MemoryBudget) {
     this.clientId = clientId;
     this.memory = memory;
@@ -169,13 +173,21 @@ export class Session {
   /** Puts an entry in flight under its packet id. */
   addInflight(entry: Outgoing): void {
     const size = entry.message.size;
-    entry.message.keep(); // in flight until acknowledged, maybe long: no view into a read chunk
+    // In flight until acknowledged: usually a moment, maybe long. No view into a read chunk
+    // stays long: a sweep a tick later keeps what is still in flight (see keep-later.ts).
+    if (!entry.message.isKept) keepInflightLater(this);
     (this.inflightMap ??= new Map()).set(entry.packetId, entry);
     this.inflightBytes += size;
     this.memory.chargeInflight(size);
     if (this.journal === undefined) return;
     if (entry.seq === 0) this.recordMessage(this.journal, entry);
     else this.recordState(entry);
+  }
+
+  /** Keeps every message in flight (they stay past their packet): see keep-later.ts. */
+  keepInflight(): void {
+    const inflight = this.inflightMap;
+    if (inflight !== undefined) for (const entry of inflight.values()) entry.message.keep();
   }
 
   /** Records a recorded entry's new state (sent under its packet id, PUBREC'd). */
