@@ -134,13 +134,14 @@ class Reader {
 
   /**
    * An exact-size copy: a loaded payload outlives the reply it came in (ioredis hands out
-   * views into its socket chunks). Small ones share Node's Buffer pool: no ArrayBuffer each.
+   * views into its socket chunks). Not from Node's Buffer pool either: a pooled slice is a view
+   * too (the broker's `keep()` would copy it again, and it keeps an 8 KiB slab alive).
    */
   bytes(): Uint8Array {
     const length = this.varint();
     if (this.at + length > this.limit) throw new RecordFormatError('record truncated');
-    const copy = Buffer.allocUnsafe(length);
-    this.buffer.copy(copy, 0, this.at, this.at + length);
+    const copy = new Uint8Array(length);
+    copy.set(this.buffer.subarray(this.at, this.at + length));
     this.at += length;
     return copy;
   }

@@ -163,6 +163,21 @@ describe('RedisPersistence', () => {
     await store.close();
   });
 
+  it('loaded payloads are exact-size copies of their own (no view into a reply or a pooled slab)', async () => {
+    const store = await RedisPersistence.open(server.url, { prefix: fresh() });
+    await store.commit([
+      { op: 'retain', message: message('r', { retain: true, payload: utf8('retained') }) },
+      { op: 'session', clientId: 'c', expiryInterval: 60, disconnectedAt: 0 },
+      { op: 'message', clientId: 'c', entry: outgoing(1) },
+      { op: 'will', clientId: 'c', will: { will: { topic: 'w', payload: utf8('will'), qos: 0, retain: false }, dueAt: 1 } },
+    ]);
+    const state = await store.load();
+    const [session] = state.sessions;
+    const payloads = [...[...state.retained].map((m) => m.payload), session!.messages[0]!.message.payload, session!.will!.will.payload];
+    for (const payload of payloads) expect(payload.byteLength).toBe(payload.buffer.byteLength);
+    await store.close();
+  });
+
   it('uses a client it is given and leaves it open at close', async () => {
     const client = new Redis(server.url);
     const store = await RedisPersistence.open(client, { prefix: fresh() });
