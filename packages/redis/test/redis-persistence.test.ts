@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import type { PersistenceChange, StoredMessage, StoredOutgoing } from '@hato/broker';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,6 +177,25 @@ describe('RedisPersistence', () => {
     const payloads = [...[...state.retained].map((m) => m.payload), session!.messages[0]!.message.payload, session!.will!.will.payload];
     for (const payload of payloads) expect(payload.byteLength).toBe(payload.buffer.byteLength);
     await store.close();
+  });
+
+  it('goes on after Redis restarts: a commit while it is down fails, the next ones reach it (script loaded again)', async () => {
+    const own = await startRedisServer({ appendfsync: 'always' });
+    const dir = own.dir;
+    let restarted: RedisServer | undefined;
+    try {
+      const store = await RedisPersistence.open(own.url, { redis: { retryStrategy: () => 50 } });
+      await store.commit([{ op: 'retain', message: message('before', { retain: true }) }]);
+      await own.kill();
+      await expect(store.commit([{ op: 'retain', message: message('down', { retain: true }) }])).rejects.toThrow();
+      restarted = await startRedisServer({ dir, port: own.port, appendfsync: 'always' });
+      await store.commit([{ op: 'retain', message: message('after', { retain: true }) }]);
+      expect([...(await store.load()).retained].map((m) => m.topic).sort()).toEqual(['after', 'before']);
+      await store.close();
+    } finally {
+      await restarted?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('uses a client it is given and leaves it open at close', async () => {
