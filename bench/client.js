@@ -8,9 +8,14 @@
 // Each measurement runs in a fresh client process (after a warm-up of N/5 messages); rounds
 // alternate which client goes first; the median of the rounds is printed with the ratio.
 // Also prints the browser bundle sizes (minified, gzipped) of both clients.
+// --memory: QoS 0 back-pressure. Each client publishes 64 B at QoS 0 in a tight loop of awaited
+//   publishes (`await publish()`; MQTT.js: `await publishAsync()`) for --seconds, sampling its
+//   process's RSS and heap + array buffers; prints rate and memory in the first and the last
+//   second. hato's publish waits for a drain past writeHighWaterMark, so its memory stays flat.
 //
 //   node bench/client.js [--rounds 3] [--n0 100000] [--n1 30000] [--window 100] [--versions 5,4] [--qos 0,1]
 //     [--no-raw] [--no-bundle | --bundle-only] [--broker mosquitto|hato]
+//   node bench/client.js --memory [--seconds 8] [--versions 5] [--broker mosquitto|hato]
 import { fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -112,6 +117,8 @@ async function runWorker() {
       else if (m.qos === 0) await burst(client.qos0, m.n);
       else await windowed(client.qos1, m.n, m.window).catch(fail);
       process.send({ ran: true, ms: performance.now() - t0 });
+    } else if (m.cmd === 'flood') {
+      process.send({ flooded: await flood(client.qos0Awaited, m.seconds) });
     } else if (m.cmd === 'cpu') {
       const c = process.cpuUsage(cpuStart);
       process.send({ cpu: (c.user + c.system) / 1e6 });
@@ -127,6 +134,7 @@ async function openHato({ port, version }) {
   return {
     receiveMaximum: connack.properties?.receiveMaximum,
     qos0: () => c.publish(TOPIC, PAYLOAD),
+    qos0Awaited: () => c.publish(TOPIC, PAYLOAD),
     qos1: (done, fail) => c.publish(TOPIC, PAYLOAD, opts1).then(done, fail),
   };
 }
@@ -139,6 +147,7 @@ async function openMqttjs({ port, version }) {
   return {
     receiveMaximum: undefined,
     qos0: () => c.publish(TOPIC, PAYLOAD, opts0),
+    qos0Awaited: () => c.publishAsync(TOPIC, PAYLOAD, opts0),
     qos1: (done, fail) => c.publish(TOPIC, PAYLOAD, opts1, (err) => (err ? fail(err) : done())),
   };
 }
@@ -210,6 +219,35 @@ async function burst(publish, n) {
     for (; i < end; i++) publish();
     await new Promise(setImmediate);
   }
+}
+
+/**
+ * --memory: `await publish()` in a tight loop for `seconds`. The clock and memory are read
+ * in the loop (every 4096 messages): a loop that never waits never lets a timer run.
+ */
+async function flood(publish, seconds) {
+  const samples = []; // [ms since start, messages, rss, heap + array buffers]
+  const sample = (t, n) => {
+    const m = process.memoryUsage();
+    samples.push([t, n, m.rss, m.heapUsed + m.arrayBuffers]);
+  };
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  let n = 0;
+  let next = 0;
+  for (;;) {
+    await publish();
+    if ((++n & 4095) === 0) {
+      const t = performance.now() - t0;
+      if (t >= next) {
+        sample(t, n);
+        next = t + 100;
+      }
+      if (t >= seconds * 1000) break;
+    }
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { samples, usPerMsg: (cpu.user + cpu.system) / n };
 }
 
 /** QoS 1: n publishes, `window` of them awaiting their PUBACK at any time. */
@@ -331,6 +369,49 @@ async function benchThroughput(args) {
   }
 }
 
+/** --memory: one fresh process per client, awaited QoS 0 publishes for `seconds`, memory sampled. */
+async function benchMemory(args) {
+  const broker = await startBroker(Number(args.window), args.broker);
+  const subscriber = fork(self, ['--subscriber', String(broker.port)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const seconds = Number(args.seconds);
+  const mib = (b) => `${(b / 1048576).toFixed(1)} MiB`;
+  try {
+    await ask(subscriber, null, 'ready');
+    console.log(`# QoS 0 back-pressure: \`await publish()\` in a tight loop for ${seconds} s, 64 B, one broker: ${broker.name}; node ${process.version}`);
+    console.log('# (MQTT.js: await publishAsync()); a raw subscriber reads everything; memory of the publishing process');
+    console.log('# first s / last s: messages per second and memory (RSS; heap used + array buffers) at the end of that second');
+    for (const version of args.versions.split(',').map(Number)) {
+      for (const client of ['hato', 'mqttjs']) {
+        const worker = fork(self, ['--worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        try {
+          await ask(worker, { cmd: 'open', client, port: broker.port, version }, 'ready');
+          const { flooded } = await ask(worker, { cmd: 'flood', seconds }, 'flooded');
+          const s = flooded.samples;
+          const at = (ms) => s.slice(1).reduce((best, x) => (Math.abs(x[0] - ms) < Math.abs(best[0] - ms) ? x : best));
+          const first = at(1000);
+          const end = s[s.length - 1];
+          const lastStart = at(end[0] - 1000);
+          const rate = (a, b) => fmt(((b[1] - a[1]) * 1000) / (b[0] - a[0]));
+          const maxRss = Math.max(...s.map((x) => x[2]));
+          const maxHeap = Math.max(...s.map((x) => x[3]));
+          const name = client === 'hato' ? 'hato   ' : 'MQTT.js';
+          console.log(
+            `memory v${version === 5 ? '5.0' : '3.1.1'} ${name} ${fmt(end[1]).padStart(10)} msgs in ${(end[0] / 1000).toFixed(1)} s = ${rate(s[0], end).padStart(9)} msg/s` +
+              `   first s ${rate(s[0], first).padStart(9)} msg/s  rss ${mib(first[2])}  heap ${mib(first[3])}` +
+              `   last s ${rate(lastStart, end).padStart(9)} msg/s  rss ${mib(end[2])}  heap ${mib(end[3])}` +
+              `   max rss ${mib(maxRss)}  max heap ${mib(maxHeap)}   client CPU ${flooded.usPerMsg.toFixed(2)} µs/msg`,
+          );
+        } finally {
+          worker.kill('SIGKILL');
+        }
+      }
+    }
+  } finally {
+    subscriber.kill('SIGKILL');
+    broker.stop();
+  }
+}
+
 async function benchBundles() {
   const { bundle } = await import('../packages/client/scripts/bundle.js');
   const hato = await bundle();
@@ -359,8 +440,15 @@ async function main() {
       'no-raw': { type: 'boolean', default: false },
       'bundle-only': { type: 'boolean', default: false },
       broker: { type: 'string', default: 'mosquitto' },
+      memory: { type: 'boolean', default: false },
+      seconds: { type: 'string', default: '8' },
     },
   });
+  if (args.memory) {
+    if (args.versions === '5,4') args.versions = '5';
+    await benchMemory(args);
+    return;
+  }
   if (args['no-raw']) args.raw = false;
   if (!args['bundle-only']) await benchThroughput(args);
   if (!args['no-bundle']) await benchBundles();

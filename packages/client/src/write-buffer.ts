@@ -3,6 +3,11 @@ import { encodedLength, encodeInto, type Packet, type ProtocolVersion } from '@h
 const CHUNK = 64 * 1024;
 /** The first buffer of a connection; each refill doubles it up to CHUNK. */
 const FIRST = 2 * 1024;
+/**
+ * Runs a callback in the next macrotask turn (Node, Deno, Bun: setImmediate). Browsers
+ * have none; there every flush is a microtask one (a WebSocket send() is only a copy).
+ */
+const nextTurn = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
 
 /**
  * Encodes packets straight into one buffer and hands the filled region to the
@@ -11,15 +16,29 @@ const FIRST = 2 * 1024;
  * the transport may keep the bytes without a copy. The buffer starts small and doubles
  * at each refill up to 64 KiB: a connection that sends a few packets (most of them)
  * never allocates, zeroes and collects 64 KiB, a busy publisher gets there at once.
+ *
+ * The first flush of a macrotask turn is a microtask (no added latency); later writes in
+ * the same turn wait for the next turn (or 64 KiB). So a loop of awaited publishes, which
+ * crosses a microtask boundary per message, still hands the socket 64 KiB at a time
+ * instead of one write (a syscall) per message.
  */
 export class WriteBuffer {
   private buf = new Uint8Array(0);
   private start = 0;
   private end = 0;
   private scheduled = false;
+  /** A microtask flush happened in this macrotask turn (reset at the next turn). */
+  private flushedThisTurn = false;
   private readonly flushTask = () => {
     this.scheduled = false;
     this.flush();
+    if (!this.flushedThisTurn && nextTurn !== undefined) {
+      this.flushedThisTurn = true;
+      nextTurn(this.newTurn);
+    }
+  };
+  private readonly newTurn = () => {
+    this.flushedThisTurn = false;
   };
 
   constructor(
@@ -44,7 +63,8 @@ export class WriteBuffer {
     if (this.end - this.start >= CHUNK) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(this.flushTask);
+      if (this.flushedThisTurn) nextTurn!(this.flushTask);
+      else queueMicrotask(this.flushTask);
     }
   }
 
