@@ -36,11 +36,14 @@ interface CrashStore {
  */
 function redisStore(name: string, killRedis: boolean): CrashStore {
   let redis: RedisServer | undefined;
+  let unavailable: unknown;
   let dir = '';
   const databases = new Map<string, number>();
   return {
     name,
     args: (testDir) => {
+      // No redis-server: each test fails with the reason (not skipped, as a failing beforeAll would have them).
+      if (redis === undefined) throw unavailable;
       if (!killRedis) {
         // The flag, with a database of the test's own (16 in a default redis-server).
         let db = databases.get(testDir);
@@ -55,7 +58,11 @@ function redisStore(name: string, killRedis: boolean): CrashStore {
     server: {
       start: async () => {
         dir = mkdtempSync(join(tmpdir(), 'hato-crash-redis-'));
-        redis = await startRedisServer({ dir, appendfsync: killRedis ? 'always' : 'everysec' });
+        try {
+          redis = await startRedisServer({ dir, appendfsync: killRedis ? 'always' : 'everysec' });
+        } catch (err) {
+          unavailable = err;
+        }
       },
       stop: async () => {
         await redis?.stop();

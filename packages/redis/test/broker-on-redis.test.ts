@@ -1,22 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { Broker } from '@hato/broker';
 import mqtt, { type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RedisServer, startRedisServer } from '@hato/testkit';
+import { expect, it } from 'vitest';
+import { useRedisServer } from '@hato/testkit';
 import { RedisPersistence } from '../src/index.js';
 
 // A real broker on a real redis-server: what the broker records reaches Redis in the shape
 // the broker reads back after a restart (the kill -9 tests with processes are in packages/hato).
-let server: RedisServer;
-beforeAll(async () => {
-  server = await startRedisServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const redis = useRedisServer();
 
 async function start(prefix: string): Promise<{ broker: Broker; port: number; store: RedisPersistence }> {
-  const store = await RedisPersistence.open(server.url, { prefix });
+  const store = await RedisPersistence.open(redis().url, { prefix });
   const broker = new Broker({ persistence: store });
   await broker.whenReady();
   const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });

@@ -1,17 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll } from 'vitest';
-import { persistenceContract, type RedisServer, startRedisServer } from '@hato/testkit';
+import { afterEach } from 'vitest';
+import { persistenceContract, type RedisServer, startRedisServer, useRedisServer } from '@hato/testkit';
 import { RedisPersistence } from '../src/index.js';
 
 // One real redis-server for the first suite; each store gets a prefix of its own (so every
 // test starts empty), keyed by the temporary directory the contract suite hands over.
-let shared: RedisServer;
-beforeAll(async () => {
-  shared = await startRedisServer();
-});
-afterAll(async () => {
-  await shared?.stop();
-});
+const shared = useRedisServer();
 
 const prefixes = new Map<string, string>();
 const prefixOf = (where: string): string => {
@@ -21,12 +15,12 @@ const prefixOf = (where: string): string => {
 };
 
 persistenceContract('Redis (hato killed)', {
-  open: (where) => RedisPersistence.open(shared.url, { prefix: prefixOf(where) }),
-  reopen: (where) => RedisPersistence.open(shared.url, { prefix: prefixOf(where) }),
+  open: (where) => RedisPersistence.open(shared().url, { prefix: prefixOf(where) }),
+  reopen: (where) => RedisPersistence.open(shared().url, { prefix: prefixOf(where) }),
   // The old client is dropped without close() (no QUIT), as a killed hato would leave it.
   crash: (where, previous) => {
     (previous as RedisPersistence).abandon();
-    return RedisPersistence.open(shared.url, { prefix: prefixOf(where) });
+    return RedisPersistence.open(shared().url, { prefix: prefixOf(where) });
   },
 });
 

@@ -2,20 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { PersistenceChange, StoredMessage, StoredOutgoing } from '@hato/broker';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, redisServerBinary, startRedisServer } from '@hato/testkit';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { type RedisServer, redisServerBinary, startRedisServer, useRedisServer } from '@hato/testkit';
 import { bucketOf, LAYOUT_VERSION, RedisPersistence, RedisStoreError, redactUrl } from '../src/index.js';
 import { encodeBatch } from '../src/redis-persistence.js';
 
+const redis = useRedisServer();
 let server: RedisServer;
 let admin: Redis;
-beforeAll(async () => {
-  server = await startRedisServer();
-  admin = new Redis(server.url);
+beforeEach(() => {
+  server = redis();
+  admin ??= new Redis(server.url);
 });
 afterAll(async () => {
   await admin?.quit();
-  await server?.stop();
 });
 
 const fresh = (): string => `t${randomBytes(6).toString('hex')}:`;

@@ -65,3 +65,4 @@ export { connectAndHandshake, RawClient, type RawClientOptions } from './raw-cli
 export { sleep, TimeoutError, waitUntil, withTimeout } from './timeout.js';
 export { type PersistenceFactory, persistenceContract } from './persistence-contract.js';
 export { type RedisServer, type RedisServerOptions, redisServerBinary, startRedisServer } from './redis-server.js';
+export { useRedisServer } from './redis-suite.js';
