@@ -108,7 +108,7 @@ async function start(config: EffectiveConfig, logger: Logger): Promise<Running |
     if (config.passwordFile !== undefined) options.authMethods = access.authMethods;
   }
   try {
-    options.persistence = await openPersistence(config.store);
+    options.persistence = await openPersistence(config.store, (message) => logger.warn(describePersistence(config.store), message));
   } catch (err) {
     logger.error({ err: err instanceof Error ? err.message : String(err), ...describePersistence(config.store) }, 'hato broker could not start: the persistence cannot be opened');
     return undefined;
