@@ -1,19 +1,21 @@
 /**
- * `hato sub`: subscribe and print messages, like mosquitto_sub (-t repeatable, -v,
- * -C count, -W timeout, -R, -T, -N, -E, -U, --retained-only, --remove-retained). Exit
+ * `hato sub`: subscribe and print messages, like mosquitto_sub (-t repeatable, -v, -F
+ * format, -C count, -W timeout, -R, -T, -N, -E, -U, --retained-only, --remove-retained). Exit
  * codes as mosquitto: see `run`.
  */
-import { topicMatches } from '@hato/protocol';
+import { type PublishPacket, topicMatches } from '@hato/protocol';
 import { ClientClosedError, type MqttClient, SubscribeError, type SubscribeOptions } from '@hato/client/node';
 import { commonFlags, type FlagSpec, intArg, type ParsedArgs, parseArgs, UsageError } from './client-args.js';
 import { type ClientSetup, clientSetup, connectForCli, report } from './client-connect.js';
 import { CliExit } from './client-exit.js';
+import { MessageFormat } from './client-format.js';
 
 const flags: FlagSpec[] = [
   ...commonFlags,
   { names: ['-C'], kind: 'value', key: 'count' },
   { names: ['-W'], kind: 'value', key: 'timeout' },
   { names: ['-v', '--verbose'], kind: 'bool', key: 'verbose' },
+  { names: ['-F'], kind: 'value', key: 'format' },
   { names: ['-N'], kind: 'bool', key: 'noEol' },
   { names: ['-R'], kind: 'bool', key: 'noRetained' },
   { names: ['-E'], kind: 'bool', key: 'exitOnSubscribe' },
@@ -25,7 +27,7 @@ const flags: FlagSpec[] = [
 
 export const usage = `Usage: hato sub {[-h host] [-p port] [-u username] [-P password] -t topic ... | -L URL [-t topic]}
                 [-c] [-k keepalive] [-q qos] [-x session-expiry-interval]
-                [-C msg_count] [-E] [-R] [--retained-only] [--remove-retained]
+                [-C msg_count] [-E] [-F format] [-R] [--retained-only] [--remove-retained]
                 [-T filter_out] [-U topic ...] [-W timeout_secs]
                 [-i id] [-I id_prefix] [-d] [-N] [--quiet] [-v] [-V mqttv5|mqttv311|mqttv31]
                 [--will-topic [--will-payload payload] [--will-qos qos] [--will-retain]]
@@ -33,6 +35,10 @@ export const usage = `Usage: hato sub {[-h host] [-p port] [-u username] [-P pas
                 [-D command identifier value]
 
  -t : topic filter to subscribe to, may be repeated.  -v : print "topic payload".
+ -F : output format, as mosquitto_sub: %t topic, %p payload, %x/%X hex payload, %l length,
+      %q QoS, %r retained, %m message id, %j/%J JSON, %I/%U time, %A %C %D %E %F %P %R %S
+      5.0 properties, %% a %; flags %-10.5t, %08x; @Y @m @d @H @M @S @s @N ... strftime;
+      \\n \\t \\r \\v \\a \\e \\0 \\\\ escapes. Overrides -v; a newline follows unless -N.
  -C : exit after that many messages.   -W : exit (code 27) after that many seconds.
  -R : do not print retained messages.  -T : topic filter to leave out, may be repeated.
  -E : exit once subscribed.            -N : no newline after the payload.
@@ -49,9 +55,10 @@ interface SubRun {
   args: ParsedArgs;
   count: number | undefined;
   exit: CliExit;
+  format: MessageFormat | undefined;
 }
 
-function printer(run: SubRun): (topic: string, payload: Uint8Array, retain: boolean) => void {
+function printer(run: SubRun): (packet: PublishPacket) => void {
   const { args } = run;
   const filterOut = args.lists.filterOut ?? [];
   const verbose = args.flags.has('verbose');
@@ -59,7 +66,8 @@ function printer(run: SubRun): (topic: string, payload: Uint8Array, retain: bool
   let received = 0;
   const retainedOnly = args.flags.has('retainedOnly');
   const removeRetained = args.flags.has('removeRetained');
-  return (topic, payload, retain) => {
+  return (packet) => {
+    const { topic, payload, retain } = packet;
     if (run.exit.finished) return;
     if (retainedOnly && !retain) {
       run.exit.finish(0);
@@ -69,8 +77,12 @@ function printer(run: SubRun): (topic: string, payload: Uint8Array, retain: bool
     if (retain && args.flags.has('noRetained')) return;
     if (filterOut.some((f) => topicMatches(f, topic))) return;
     if (removeRetained && retain) run.client.publish(topic, '', { retain: true }).catch(() => {});
-    // As mosquitto_sub: an empty payload prints nothing, or `topic (null)` with -v (and a newline).
-    if (payload.length > 0) {
+    if (run.format !== undefined) {
+      const { stdout, stderr } = run.format.format(packet);
+      process.stdout.write(stdout);
+      for (const line of stderr) process.stderr.write(`${line}\n`);
+    } else if (payload.length > 0) {
+      // As mosquitto_sub: an empty payload prints nothing, or `topic (null)` with -v (and a newline).
       const head = verbose ? `${topic} ` : '';
       process.stdout.write(Buffer.concat([Buffer.from(head), payload, Buffer.from(eol)]));
     } else if (verbose && eol !== '') process.stdout.write(`${topic} (null)\n`);
@@ -106,7 +118,13 @@ async function subscribeAll(run: SubRun): Promise<void> {
   if (run.args.flags.has('exitOnSubscribe')) run.exit.finish(0);
 }
 
-type Parsed = { args: ParsedArgs; setup: ClientSetup; count: number | undefined; timeout: number | undefined };
+type Parsed = {
+  args: ParsedArgs;
+  setup: ClientSetup;
+  count: number | undefined;
+  timeout: number | undefined;
+  format: MessageFormat | undefined;
+};
 
 function parse(argv: string[]): Parsed | number {
   try {
@@ -119,7 +137,9 @@ function parse(argv: string[]): Parsed | number {
     if (setup.topics.length === 0) throw new UsageError('You must specify a topic to subscribe to (-t).');
     const count = intArg(args, 'count', 'message count', 1, Number.MAX_SAFE_INTEGER);
     const timeout = intArg(args, 'timeout', 'timeout', 1, 3_600_000);
-    return { args, setup, count, timeout };
+    const f = args.values.format;
+    const format = f === undefined ? undefined : new MessageFormat(f, !args.flags.has('noEol'));
+    return { args, setup, count, timeout, format };
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`Error: ${err.message}\nUse 'hato sub --help' to see usage.\n`);
@@ -135,7 +155,7 @@ function parse(argv: string[]): Parsed | number {
 export async function run(argv: string[]): Promise<number> {
   const parsed = parse(argv);
   if (typeof parsed === 'number') return parsed;
-  const { args, setup, count, timeout } = parsed;
+  const { args, setup, count, timeout, format } = parsed;
   const quiet = args.flags.has('quiet');
   let connackSeen = false;
   const exit = new CliExit(quiet, () => (connackSeen ? 0 : 255));
@@ -146,9 +166,9 @@ export async function run(argv: string[]): Promise<number> {
   try {
     let state: SubRun | undefined;
     const client = await connectForCli(setup, args.flags.has('debug'), exit, (c) => {
-      state = { client: c, setup, args, count, exit };
+      state = { client: c, setup, args, count, exit, format };
       const print = printer(state);
-      c.on('message', (topic, payload, packet) => print(topic, payload, packet.retain));
+      c.on('message', (_topic, _payload, packet) => print(packet));
     });
     if (typeof client === 'number') return client;
     connackSeen = true;
