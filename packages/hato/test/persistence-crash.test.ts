@@ -356,15 +356,19 @@ describe.each(STORES)('kill -9 with $name', (store) => {
   it('a will waiting for its delay when the broker is killed is published after the restart, once', async () => {
     await withBroker(async (start) => {
       let broker = await start();
+      // The watcher's persistent session is subscribed before the kill, so a will that comes
+      // due while the broker restarts (or before the watcher is back) waits for it in its queue.
+      const early = (await Peer.connect(broker.port, { clientId: 'watcher', version: 5, clean: true, sessionExpiry: 600 })).peer;
+      early.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'wills/#', qos: 1 }] });
+      await early.next('suback');
+      early.destroy();
       const will = { topic: 'wills/device', payload: Buffer.from('gone'), qos: 1 as const, retain: false, properties: { willDelayInterval: 2 } };
       const device = (await Peer.connect(broker.port, { clientId: 'device', version: 5, clean: true, sessionExpiry: 60, will })).peer;
       device.destroy(); // no DISCONNECT: the will is due in 2 s, and stored
       await new Promise((resolve) => setTimeout(resolve, 300));
       await broker.kill9();
       broker = await start();
-      const watcher = (await Peer.connect(broker.port, { clientId: 'watcher', version: 5, clean: true })).peer;
-      watcher.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'wills/#', qos: 1 }] });
-      await watcher.next('suback');
+      const watcher = (await Peer.connect(broker.port, { clientId: 'watcher', version: 5, clean: false, sessionExpiry: 600 })).peer;
       const wills: string[] = [];
       watcher.listen((packet) => {
         if (packet.cmd !== 'publish') return;
