@@ -4,7 +4,7 @@
  * DISCONNECT 0x83 / CONNACK 0x83), is counted in `broker.metrics`, and never reaches the
  * process. Each case checks that a bystander keeps getting messages afterwards.
  */
-import { connectAndHandshake, connect as connectBytes, RawClient, subscribe } from '@hato/testkit';
+import { connectAndHandshake, connect as connectBytes, RawClient, subscribe, waitUntil } from '@hato/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Broker, type BrokerOptions, MemoryPersistence } from '../src/index.js';
 
@@ -128,6 +128,35 @@ describe('error boundary: one connection fails, nothing else', () => {
     expect((await c.expectPacket('disconnect')).reasonCode).toBe(0x83);
     await c.expectClose();
     expect(broker!.metrics.internalErrors).toBe(1);
+    await stillServes(port);
+  });
+
+  it('a chooseSharedMember hook that throws while an expired session hands its queued messages over does not end the process (fuzz finding)', async () => {
+    let failing = false;
+    const port = await start({
+      hooks: {
+        chooseSharedMember: (candidates) => {
+          if (failing) boom();
+          return Math.max(0, candidates.findIndex((c) => c.clientId === 'leaver'));
+        },
+      },
+    });
+    const leaver = await connectAndHandshake(port, { version: 5, clientId: 'leaver', properties: [[0x11, 1]] }); // Session Expiry 1 s
+    await leaver.subscribe('$share/g/work', { qos: 1 });
+    // Both members offline: the hook is offered every member and picks the leaver.
+    const stayer = await connectAndHandshake(port, { version: 5, clientId: 'stayer', properties: [[0x11, 600]] });
+    await stayer.subscribe('$share/g/work', { qos: 1 });
+    stayer.destroy();
+    leaver.destroy();
+    await waitUntil(() => broker!.sessions.get('leaver')?.connection === undefined && broker!.sessions.get('stayer')?.connection === undefined);
+    const pub = await connectAndHandshake(port, { version: 4, clientId: 'work-pub' });
+    await pub.publishAcked({ topic: 'work', payload: 'job', qos: 1 });
+    expect(broker!.sessions.get('leaver')!.queueLength).toBe(1);
+    failing = true;
+    // The session expires a second later; handing its message over calls the hook, which throws.
+    await waitUntil(() => broker!.sessions.get('leaver') === undefined, 5000);
+    expect(broker!.metrics.internalErrors).toBeGreaterThanOrEqual(1);
+    failing = false;
     await stillServes(port);
   });
 });

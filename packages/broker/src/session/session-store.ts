@@ -175,8 +175,13 @@ export class SessionStore {
     const choose = this.broker.options.hooks.chooseSharedMember;
     for (const entry of moved) {
       const group = entry.group!;
-      const index = chooseSharedMember(group, entry.message, choose, session);
-      if (index !== -1) router.deliverToMember(group, group.members[index]!, entry.message);
+      try {
+        const index = chooseSharedMember(group, entry.message, choose, session);
+        if (index !== -1) router.deliverToMember(group, group.members[index]!, entry.message);
+      } catch (err) {
+        // A hook that throws (chooseSharedMember, authorizeDelivery) costs this message only.
+        this.timerFailed(err, session, 'handing a shared message over failed');
+      }
     }
   }
 
@@ -213,6 +218,12 @@ export class SessionStore {
     }
     session.expiryTimer = undefined;
     this.end(session);
+  }
+
+  /** Logs and counts a failure in a timer's work (will delay, session expiry). */
+  timerFailed(err: unknown, session: Session, what: string): void {
+    this.broker.metrics.internalErrors++;
+    this.broker.options.logger.error({ err, clientId: session.clientId }, what);
   }
 
   /** Ends a session: subscriptions and state go, a pending will is published. */
@@ -303,10 +314,20 @@ function restoreOutgoing(stored: StoredOutgoing): Outgoing {
   return { seq: stored.seq, message, qos: stored.qos, retain: stored.retain, subscriptionIds: stored.subscriptionIds, packetId: stored.packetId, state: stored.state };
 }
 
+// Timer callbacks run outside any connection's error boundary: nothing they throw (a hook
+// while routing a will or handing messages over) may end the process.
 function fireWill(store: SessionStore, session: Session): void {
-  store.firePendingWill(session);
+  try {
+    store.firePendingWill(session);
+  } catch (err) {
+    store.timerFailed(err, session, 'publishing a delayed will failed');
+  }
 }
 
 function expire(store: SessionStore, session: Session, dueAt: number): void {
-  store.expireAt(session, dueAt);
+  try {
+    store.expireAt(session, dueAt);
+  } catch (err) {
+    store.timerFailed(err, session, 'ending an expired session failed');
+  }
 }
