@@ -4,7 +4,7 @@ import type { Journal } from '../journal.js';
 import type { MemoryBudget } from '../memory-budget.js';
 import type { Message } from '../message.js';
 import type { ShareGroup } from '../routing/subscription-trie.js';
-import { keepInflightLater } from './keep-later.js';
+import { keepHeldLater } from './keep-later.js';
 
 /** Session Expiry Interval meaning "never expires" (3.1.1 clean session 0, 5.0 0xFFFFFFFF). */
 export const NEVER_EXPIRES = 0xffffffff;
@@ -161,7 +161,9 @@ export class Session {
       this.droppedMessages++;
       return false;
     }
-    entry.message.keep(); // no view into a read chunk or an encoder slab waits in a queue
+    // No view into a read chunk or an encoder slab waits long in a queue: a sweep a tick later
+    // keeps what is still queued (see keep-later.ts); a draining subscriber takes it first.
+    if (!entry.message.isKept) keepHeldLater(this);
     if (this.queue === NO_OUTGOING) this.queue = [];
     this.queue.push(entry);
     this.queuedBytes += size;
@@ -175,7 +177,7 @@ export class Session {
     const size = entry.message.size;
     // In flight until acknowledged: usually a moment, maybe long. No view into a read chunk
     // stays long: a sweep a tick later keeps what is still in flight (see keep-later.ts).
-    if (!entry.message.isKept) keepInflightLater(this);
+    if (!entry.message.isKept) keepHeldLater(this);
     (this.inflightMap ??= new Map()).set(entry.packetId, entry);
     this.inflightBytes += size;
     this.memory.chargeInflight(size);
@@ -184,10 +186,12 @@ export class Session {
     else this.recordState(entry);
   }
 
-  /** Keeps every message in flight (they stay past their packet): see keep-later.ts. */
-  keepInflight(): void {
+  /** Keeps every message in flight or queued (they stay past their packet): see keep-later.ts. */
+  keepHeld(): void {
     const inflight = this.inflightMap;
     if (inflight !== undefined) for (const entry of inflight.values()) entry.message.keep();
+    const queue = this.queue;
+    for (let i = this.queueHead; i < queue.length; i++) queue[i]!.message.keep();
   }
 
   /** Records a recorded entry's new state (sent under its packet id, PUBREC'd). */
