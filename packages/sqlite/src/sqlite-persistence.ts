@@ -81,15 +81,7 @@ export class SqlitePersistence implements Persistence {
   private *retainedRows(): Generator<StoredMessage> {
     try {
       for (const row of this.statements.allRetained.iterate() as IterableIterator<Row>) {
-        yield {
-          topic: row[0] as string,
-          payload: row[1] as Buffer,
-          qos: row[2] as 0,
-          retain: row[3] === 1,
-          properties: decodeProperties(row[4] as string | null),
-          expiresAt: row[5] as number,
-          origin: (row[6] as string | null) ?? undefined,
-        };
+        yield messageFromRow(row, 0);
       }
     } catch (err) {
       throw new SqliteStoreError(this.file, `cannot be read (corrupt or truncated?): ${(err as Error).message}`, err);
@@ -122,15 +114,7 @@ export class SqlitePersistence implements Persistence {
     for (const row of s.allMessages.iterate() as IterableIterator<Row>) {
       const record = sessions.get(row[0] as string);
       if (record === undefined) continue;
-      const message: StoredMessage = {
-        topic: row[2] as string,
-        payload: row[3] as Buffer,
-        qos: row[4] as 0,
-        retain: row[5] === 1,
-        properties: decodeProperties(row[6] as string | null),
-        expiresAt: row[7] as number,
-        origin: (row[8] as string | null) ?? undefined,
-      };
+      const message = messageFromRow(row, 2);
       const ids = row[11] as string | null;
       const entry: StoredOutgoing = {
         seq: row[1] as number,
@@ -280,5 +264,18 @@ function prepare(db: Db) {
     deleteAllQos2: db.prepare('DELETE FROM incoming_qos2 WHERE client_id = ?'),
     putWill: db.prepare('INSERT OR REPLACE INTO wills (client_id, topic, payload, qos, retain, properties, due_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     deleteWill: db.prepare('DELETE FROM wills WHERE client_id = ?'),
+  };
+}
+
+/** A message from the seven columns (topic, payload, qos, retain, properties, expiresAt, origin) at `at`. */
+function messageFromRow(row: Row, at: number): StoredMessage {
+  return {
+    topic: row[at] as string,
+    payload: row[at + 1] as Buffer,
+    qos: row[at + 2] as 0,
+    retain: row[at + 3] === 1,
+    properties: decodeProperties(row[at + 4] as string | null),
+    expiresAt: row[at + 5] as number,
+    origin: (row[at + 6] as string | null) ?? undefined,
   };
 }
