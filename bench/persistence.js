@@ -91,12 +91,9 @@ async function runPairs(spec) {
   }
 }
 
-/** 1,000,000 retained messages written through the Redis adapter (50,000 a commit), then a broker started on them. */
-async function retainedLoadRedis(count) {
-  const url = `${redis.url}/${nextDb()}`;
-  const store = await RedisPersistence.open(url);
+/** `count` retained messages committed to `store` (any Persistence), 50,000 a commit. */
+async function writeRetained(store, count) {
   const payload = Buffer.alloc(16, 0x61);
-  const started = performance.now();
   for (let from = 0; from < count; from += 50_000) {
     const batch = [];
     for (let i = from; i < Math.min(count, from + 50_000); i++) {
@@ -104,6 +101,14 @@ async function retainedLoadRedis(count) {
     }
     await store.commit(batch);
   }
+}
+
+/** 1,000,000 retained messages written through the Redis adapter (50,000 a commit), then a broker started on them. */
+async function retainedLoadRedis(count) {
+  const url = `${redis.url}/${nextDb()}`;
+  const store = await RedisPersistence.open(url);
+  const started = performance.now();
+  await writeRetained(store, count);
   await store.close();
   const writeMs = performance.now() - started;
   const broker = await startBroker(url);
@@ -114,15 +119,8 @@ async function retainedLoadRedis(count) {
 async function retainedLoad(count) {
   const file = join(dir, 'retained.db');
   const store = new SqlitePersistence(file);
-  const payload = Buffer.alloc(16, 0x61);
   const started = performance.now();
-  for (let from = 0; from < count; from += 50_000) {
-    const batch = [];
-    for (let i = from; i < Math.min(count, from + 50_000); i++) {
-      batch.push({ op: 'retain', message: { topic: `site/${i % 100}/device/${Math.floor(i / 100)}/state`, payload, qos: 1, retain: true, properties: undefined, expiresAt: 0, origin: undefined } });
-    }
-    store.commit(batch);
-  }
+  await writeRetained(store, count);
   store.close();
   const writeMs = performance.now() - started;
   const empty = await startBroker('memory');
