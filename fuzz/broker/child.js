@@ -45,8 +45,9 @@ const fuzzAuth = {
 /**
  * The in-memory Persistence, failing for markers: client ids and retained topics containing
  * 'persist-throw' throw, 'persist-reject' reject. Store failures must never end the process.
- * Works with either shape of the port (per-entity writes, or one `commit(batch)` per turn: a
- * batch fails only when all its changes are marked, so unmarked clients never share in it).
+ * A `commit(batch)` fails when any change in it is marked, as a store refusing one value
+ * would: the journal then retries client by client, so only acks that depend on a marked
+ * client's changes may fail, never a healthy client's that shared the turn.
  */
 const memory = new MemoryPersistence();
 function storeFailure(marker, where) {
@@ -63,7 +64,7 @@ const MARKERS = {
   deleteSession: (clientId) => clientId,
   commit: (batch) => {
     const markers = Array.isArray(batch) ? batch.map(markerOf) : [];
-    return markers.length > 0 && markers.every((m) => typeof m === 'string' && m.includes('persist-')) ? markers[0] : undefined;
+    return markers.find((m) => typeof m === 'string' && m.includes('persist-'));
   },
 };
 const persistence = new Proxy(memory, {

@@ -2,6 +2,8 @@ import type { Persistence, PersistenceChange } from './ports/persistence.js';
 
 /** What the journal needs from a connection whose acks wait for a commit. */
 export interface CommitWaiter {
+  /** Its client id: a failure confined to other clients' changes does not fail it. */
+  readonly id: string;
   /** The journal position its held acks need (see `Journal.position`). */
   readonly commitPosition: number;
   /** Everything it waited for is stored: its held acks go out. */
@@ -82,22 +84,62 @@ export class Journal {
     this.batch = [];
     const upTo = this.recorded;
     this.committing = true;
-    let result: unknown;
-    try {
-      result = this.persistence.commit(batch);
-    } catch (err) {
-      this.settle(upTo, err);
-      return;
-    }
-    if (result instanceof Promise) {
-      result.then(
-        () => this.settle(upTo, undefined),
-        (err: unknown) => this.settle(upTo, err),
-      );
-    } else this.settle(upTo, undefined);
+    commitOnce(this.persistence, batch, (err) => {
+      if (err === undefined) this.settle(upTo, undefined, undefined);
+      else this.retryByClient(batch, upTo, err);
+    });
   }
 
-  private settle(upTo: number, err: unknown): void {
+  /**
+   * A batch failed. Its changes are committed again client by client (retained messages as
+   * one more group), so that a failure confined to one session's changes (a value the store
+   * refuses, a per-key limit) fails only the acks that depend on them, not every client whose
+   * ack happened to share the turn. A store that is down fails every group.
+   */
+  private retryByClient(batch: PersistenceChange[], upTo: number, first: unknown): void {
+    const groups = new Map<string | undefined, PersistenceChange[]>();
+    for (const change of batch) {
+      const key = 'clientId' in change ? change.clientId : undefined;
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, [change]);
+      else group.push(change);
+    }
+    if (groups.size < 2) {
+      this.settle(upTo, first, dependents(batch, new Set()));
+      return;
+    }
+    const failed = new Set<string>();
+    let error: unknown;
+    const pending = [...groups.values()];
+    let index = 0;
+    // Sync commits loop here; an async one continues from its callback (no deep recursion).
+    const next = (): void => {
+      while (index < pending.length) {
+        const changes = pending[index++]!;
+        let sync = true;
+        let doneSync = false;
+        commitOnce(this.persistence, changes, (err) => {
+          if (err !== undefined) {
+            dependents(changes, failed);
+            error ??= err;
+          }
+          if (sync) doneSync = true;
+          else next();
+        });
+        sync = false;
+        if (!doneSync) return;
+      }
+      if (error === undefined) this.settle(upTo, undefined, undefined);
+      else this.settle(upTo, error, failed);
+    };
+    next();
+  }
+
+  /**
+   * Records the outcome up to `upTo`. On failure, `failed` names the clients whose acks depended
+   * on a change that is not stored (ALL: every waiter fails); the others' acks go out.
+   */
+  private settle(upTo: number, err: unknown, failed: Set<string> | undefined): void {
     this.committing = false;
     this.committed = upTo;
     if (err !== undefined) this.onError(err);
@@ -106,7 +148,7 @@ export class Journal {
       this.waiters = [];
       for (const waiter of waiting) {
         if (waiter.commitPosition > upTo) this.waiters.push(waiter);
-        else if (err === undefined) waiter.commitDone();
+        else if (err === undefined || (failed !== undefined && !failed.has(ALL) && !failed.has(waiter.id))) waiter.commitDone();
         else waiter.commitFailed(err);
       }
     }
@@ -123,6 +165,44 @@ export class Journal {
       for (const resolve of flushes) resolve();
     }
   }
+}
+
+/** One `commit(batch)`, sync or async: `done` gets undefined, or what it threw or rejected with. */
+/** In a `dependents` set: a change no single client accounts for failed; every waiter fails. */
+const ALL = '\u0000all';
+
+/**
+ * Adds to `into` the clients whose acks depend on `changes`: the session each change belongs
+ * to, and the publisher (`origin`) of each message stored for a session or retained. A failed
+ * retained delete accounts to no one: every waiter fails.
+ */
+function dependents(changes: readonly PersistenceChange[], into: Set<string>): Set<string> {
+  for (const change of changes) {
+    if (change.op === 'retain') {
+      if (change.message.origin !== undefined) into.add(change.message.origin);
+    } else if (change.op === 'unretain') into.add(ALL);
+    else {
+      into.add(change.clientId);
+      if (change.op === 'message' && change.entry.message.origin !== undefined) into.add(change.entry.message.origin);
+    }
+  }
+  return into;
+}
+
+function commitOnce(persistence: Persistence, batch: readonly PersistenceChange[], done: (err: unknown) => void): void {
+  let result: unknown;
+  try {
+    result = persistence.commit(batch);
+  } catch (err) {
+    done(err ?? new Error('commit failed'));
+    return;
+  }
+  if (result instanceof Promise) {
+    result.then(
+      () => done(undefined),
+      (err: unknown) => done(err ?? new Error('commit failed')),
+    );
+  } else done(undefined);
 }
 
 function runJournal(journal: Journal): void {

@@ -146,6 +146,53 @@ describe('group commit', () => {
     await again.next('puback');
     again.destroy();
   });
+
+  it('a failure confined to one session fails only the acks that depend on it, not the others sharing the batch', async () => {
+    /** Refuses every commit that holds a change of client 'bad' (as a store refusing one value would). */
+    class RefusingPersistence extends GatedPersistence {
+      override commit(batch: readonly PersistenceChange[]): Promise<void> {
+        if (batch.some((change) => 'clientId' in change && change.clientId === 'bad')) {
+          this.batches.push([...batch]);
+          return Promise.reject(new Error('value refused'));
+        }
+        return super.commit(batch);
+      }
+    }
+    const store = new RefusingPersistence();
+    b = await startBroker({ persistence: store });
+    await offlineSubscriber(b.port);
+    const { client: bad } = await RawClient.connect(b.port, { clientId: 'bad', clean: false });
+    store.fail = false;
+    bad.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'bad/#', qos: 1 }] });
+    await bad.next('suback').catch(() => undefined);
+    bad.destroy();
+    await waitFor(() => b!.broker.sessions.get('bad')?.connection === undefined);
+    const { client: bp } = await RawClient.connect(b.port, { clientId: 'bp' });
+    const { client: hp } = await RawClient.connect(b.port, { clientId: 'hp' });
+    const { client: np } = await RawClient.connect(b.port, { clientId: 'np' });
+    store.shut();
+    bp.send({ cmd: 'publish', topic: 'bad/x', payload: Buffer.from('m'), qos: 1, retain: false, dup: false, messageId: 1 });
+    hp.send({ cmd: 'publish', topic: 'gc/x', payload: Buffer.from('m'), qos: 1, retain: false, dup: false, messageId: 2 });
+    await waitFor(() => ops(store).filter((op) => op === 'message').length >= 2);
+    // No subscriber: nothing of np's is recorded, but the journal is busy, so its ack waits too.
+    np.send({ cmd: 'publish', topic: 'nobody/x', payload: Buffer.from('m'), qos: 1, retain: false, dup: false, messageId: 3 });
+    await delay(50);
+    expect(has(hp, 'puback') || has(np, 'puback')).toBe(false);
+    const errors = b.broker.metrics.persistenceErrors;
+    store.open();
+    await bp.waitClosed();
+    expect(has(bp, 'puback')).toBe(false);
+    await hp.next('puback');
+    await np.next('puback');
+    expect(b.broker.metrics.persistenceErrors).toBeGreaterThan(errors);
+    // What hp published is stored for the offline 'durable' session: it gets it on reconnect.
+    const { client: durable } = await RawClient.connect(b.port, { clientId: 'durable', clean: false });
+    const delivered = await durable.next('publish');
+    expect(delivered.topic).toBe('gc/x');
+    durable.destroy();
+    hp.destroy();
+    np.destroy();
+  });
 });
 
 function mqttGenerate(packet: mqttPacket.Packet): Buffer {

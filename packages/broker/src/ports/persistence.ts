@@ -111,8 +111,10 @@ export type PersistenceChange =
  *   resolves. The broker holds back the PUBACK / PUBREC / PUBREL / PUBCOMP that follow those
  *   changes until then: a QoS 1/2 message is stored before it is acknowledged. A sync adapter
  *   returns; an async one returns a promise (the message path never waits per message).
- *   A commit that throws or rejects is logged and counted; the connections whose acks waited
- *   for it are closed without them (their clients send the messages again).
+ *   A commit that throws or rejects is logged and counted, then retried client by client: the
+ *   connections whose acks depended on a change that is still not stored (their own session's,
+ *   or a message they published) are closed without them (their clients send the messages
+ *   again); the other acks of the batch go out.
  * - `close()` after the last commit.
  *
  * Every adapter passes the contract suite in `@hato/testkit` (`persistenceContract`).
