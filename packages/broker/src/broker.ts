@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { TlsOptions } from 'node:tls';
 import { isValidTopicName, type MqttError, type Properties, type PublishPacket, type QoS, type Subscription, type Will } from '@hato/protocol';
 import type { Client } from './client.js';
+import { Cluster, type ClusterStatus } from './cluster.js';
 import { Connection } from './connection.js';
 import { ServerRedirectError, ServerShuttingDownError } from './errors.js';
 import { failConnection } from './handlers/index.js';
@@ -18,7 +19,7 @@ import { type BrokerOptions, type ResolvedOptions, resolveOptions } from './opti
 import type { ClusterBus } from './ports/cluster-bus.js';
 import { LocalClusterBus } from './ports/cluster-bus.js';
 import { MemoryPersistence } from './ports/memory-persistence.js';
-import type { Persistence, StoredMessage } from './ports/persistence.js';
+import type { Persistence } from './ports/persistence.js';
 import { RetainedStore } from './routing/retained-store.js';
 import { Router } from './routing/router.js';
 import { Delivery } from './session/delivery.js';
@@ -36,6 +37,13 @@ export interface BrokerEvents {
   unsubscribed: [filters: string[], client: Client];
   /** A connection is being closed because of `error` (protocol violation, timeout, socket error). */
   clientError: [client: Client, error: MqttError];
+  /** Cluster: the link to the other nodes (Redis) is back. */
+  clusterUp: [];
+  /** Cluster: the link to the other nodes is down; local clients are still served. */
+  clusterDown: [error: unknown];
+  nodeJoined: [nodeId: string];
+  /** `left`: it shut down; `dead`: its heartbeat stopped (its clients' wills fire, its sessions move). */
+  nodeLeft: [nodeId: string, reason: 'left' | 'dead'];
 }
 
 export interface TcpListenOptions extends ListenerRules {
@@ -68,6 +76,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Changes of durable state, committed to the persistence once per event-loop turn (group commit). */
   readonly journal: Journal;
   readonly clusterBus: ClusterBus;
+  /** @internal the cluster semantics, when the bus is enabled (several nodes). */
+  readonly clusterCore: Cluster | undefined;
   /** Counters for operators ($SYS, Prometheus): connection errors by reason, internal errors. */
   readonly metrics = new BrokerMetrics();
   private readonly connections = new Set<Connection>();
@@ -86,6 +96,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.persistence = options.persistence ?? new MemoryPersistence();
     this.journal = new Journal(this.persistence, this.onStoreError);
     this.clusterBus = options.clusterBus ?? new LocalClusterBus();
+    if (this.clusterBus.enabled) {
+      this.clusterCore = new Cluster(this, this.clusterBus);
+      this.router.cluster = this.clusterCore;
+    }
     this.loaded = this.load();
     this.loaded.catch(this.onLoadError);
   }
@@ -100,7 +114,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
    * `ready`. Expired retained messages are dropped (and deleted from the store).
    */
   private async load(): Promise<void> {
-    const state = await this.persistence.load();
+    // A cluster node holds only its own clients' sessions: they are loaded when they connect
+    // (or when this node adopts a dead node's), never all at start.
+    const state = await this.persistence.load({ sessions: this.clusterCore === undefined });
     const now = Date.now();
     for (const stored of state.retained) {
       const message = stored instanceof Message ? stored : Message.restore(stored);
@@ -108,9 +124,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
       else this.retained.set(message);
     }
     for (const record of state.sessions) this.sessions.restore(record, now);
-    await this.clusterBus.start(this.onClusterMessage);
+    if (this.clusterCore !== undefined) await this.clusterBus.start(this.clusterCore);
     if (this.state === 'loading') this.state = 'ready';
     this.emit('ready');
+  }
+
+  /** This node of a cluster: its id, whether its link to the others is up, the other live nodes. */
+  get cluster(): ClusterStatus {
+    return this.clusterCore?.status ?? { nodeId: this.clusterBus.nodeId, up: true, nodes: [] };
   }
 
   /** Resolves once the broker loaded its state (`ready` fired). */
@@ -212,16 +233,17 @@ export class Broker extends EventEmitter<BrokerEvents> {
       if (message.payload.byteLength === 0) {
         // [MQTT-3.3.1-10] [MQTT-3.3.1-11] an empty retained message deletes, and is not stored.
         if (this.retained.delete(message.topic)) this.journal.record({ op: 'unretain', topic: message.topic });
+        this.clusterCore?.retainedHere({ op: 'unretain', topic: message.topic });
       } else {
         // [MQTT-3.3.1-5] the retained message replaces the topic's previous one. It outlives
         // the packet: no view into the read chunk (Buffer#slice would have made another view).
         message.keep();
         this.retained.set(message);
         this.journal.record({ op: 'retain', message });
+        this.clusterCore?.retainedHere({ op: 'retain', message });
       }
     }
     const matched = this.router.route(message);
-    this.clusterBus.publish(message);
     this.emit('published', packet, client);
     return matched;
   }
@@ -276,15 +298,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (!storeDelayed) for (const session of this.sessions.values()) this.sessions.firePendingWill(session);
   }
 
-  private readonly onClusterMessage = (stored: StoredMessage): void => {
-    this.router.route(stored instanceof Message ? stored : Message.restore(stored));
-  };
-
   /** Called by a Connection once it is closed. */
   connectionClosed(connection: Connection, wasConnected: boolean, reason: Error | undefined, publishWill: boolean): void {
     this.connections.delete(connection);
     if (!wasConnected) return;
     this.metrics.clientsConnected--;
+    if (this.clusterCore !== undefined && connection.clusterWill) {
+      connection.clusterWill = false;
+      this.clusterBus.setWill(connection.id, undefined);
+    }
     this.sessions.detach(connection, publishWill && this.state !== 'closing');
     this.options.logger.debug({ clientId: connection.id, reason: reason?.message }, 'client disconnected');
     this.emit('clientDisconnected', connection, reason);

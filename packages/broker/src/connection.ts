@@ -45,6 +45,8 @@ export class Connection implements Client, WheelEntry, CommitWaiter {
   droppedMessages = 0;
   session: Session | undefined;
   will: Will | undefined;
+  /** Cluster: its will is kept by the bus too (fired by whoever reaps this node if it dies). */
+  clusterWill = false;
   /** Outgoing QoS 1/2 window: the client's Receive Maximum (5.0) or maxInflightMessages. */
   sendWindow = 20;
   /** Largest packet the client accepts (5.0 Maximum Packet Size) [MQTT-3.1.2-25]. */

@@ -23,6 +23,9 @@ export class BrokerMetrics {
   /** Clients connected now (CONNECT accepted), and the most at once since start. */
   clientsConnected = 0;
   clientsMaximum = 0;
+  /** Cluster: messages handed to other nodes (one per node that gets it), and received from them. */
+  clusterMessagesOut = 0;
+  clusterMessagesIn = 0;
 
   /** A CONNECT was accepted (called once per connected client). */
   clientConnected(): void {

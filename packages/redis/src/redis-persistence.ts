@@ -1,4 +1,4 @@
-import type { Persistence, PersistenceChange, SessionRecord, SessionSubscription, StoredMessage, StoredOutgoing, StoredState, StoredWill } from '@hato/broker';
+import type { LoadOptions, Persistence, PersistenceChange, SessionRecord, SessionSubscription, StoredMessage, StoredOutgoing, StoredState, StoredWill } from '@hato/broker';
 import { Redis, type RedisOptions } from 'ioredis';
 import { decodeMessage, decodeOutgoing, decodeState, decodeSubscription, decodeWill, encodeMessage, encodeOutgoing, encodeState, encodeSubscription, encodeWill } from './codec.js';
 import { COMMIT_SCRIPT } from './scripts.js';
@@ -95,9 +95,10 @@ export class RedisPersistence implements Persistence {
     }
   }
 
-  async load(): Promise<StoredState> {
+  /** With `sessions: false` (a node of a cluster), retained messages only. */
+  async load(options?: LoadOptions): Promise<StoredState> {
     try {
-      const [retained, sessions] = await Promise.all([this.loadRetained(), this.loadSessions()]);
+      const [retained, sessions] = await Promise.all([this.loadRetained(), options?.sessions === false ? [] : this.loadSessions()]);
       return { retained, sessions };
     } catch (err) {
       throw new RedisStoreError(this.url, `cannot be read: ${(err as Error).message}`, err);

@@ -144,11 +144,10 @@ function startEnhancedAuth(connection: Connection, packet: ConnectPacket, assign
 export function continueEnhancedAuth(connection: Connection, data: Uint8Array | undefined): void | Promise<void> {
   const step = connection.auth!.exchange!.step(data);
   if (step instanceof Promise) return step.then((result) => applyConnectStep(connection, result));
-  applyConnectStep(connection, step);
-  return undefined;
+  return applyConnectStep(connection, step);
 }
 
-function applyConnectStep(connection: Connection, step: AuthStep): void {
+function applyConnectStep(connection: Connection, step: AuthStep): void | Promise<void> {
   if (connection.state === 'closed') return;
   const auth = connection.auth!;
   if (step.outcome === 'continue') {
@@ -164,10 +163,21 @@ function applyConnectStep(connection: Connection, step: AuthStep): void {
   if (step.username !== undefined) connection.username = step.username;
   connection.state = 'connecting';
   // [MQTT-4.12.0-5] the CONNACK carries the same Authentication Method.
-  register(connection, pending.packet, pending.assigned, { method: auth.method.name, data: step.data });
+  return register(connection, pending.packet, pending.assigned, { method: auth.method.name, data: step.data });
 }
 
-function register(connection: Connection, packet: ConnectPacket, assigned: string | undefined, auth: { method: string; data: Uint8Array | undefined } | undefined): void {
+type ConnackAuth = { method: string; data: Uint8Array | undefined } | undefined;
+
+function register(connection: Connection, packet: ConnectPacket, assigned: string | undefined, auth: ConnackAuth): void | Promise<void> {
+  if (connection.state !== 'connecting') return; // closed while a hook ran
+  // Cluster: a session held by another node is released there (and loaded here) first.
+  const claim = connection.broker.clusterCore?.claim(connection, packet.cleanStart);
+  if (claim !== undefined) return claim.then(() => registerClaimed(connection, packet, assigned, auth));
+  registerClaimed(connection, packet, assigned, auth);
+  return undefined;
+}
+
+function registerClaimed(connection: Connection, packet: ConnectPacket, assigned: string | undefined, auth: ConnackAuth): void {
   if (connection.state !== 'connecting') return; // closed while a hook ran
   const broker = connection.broker;
   connection.stopConnectTimer(); // it also bounds a slow authenticate hook or AUTH exchange
@@ -178,6 +188,10 @@ function register(connection: Connection, packet: ConnectPacket, assigned: strin
   const { session, present } = broker.sessions.open(connection, packet.cleanStart, expiry);
   // [MQTT-3.1.2-8] the will is kept with the connection until it ends.
   connection.will = authorizedWill(connection, packet.will);
+  if (connection.will !== undefined && broker.clusterCore !== undefined) {
+    connection.clusterWill = true;
+    broker.clusterBus.setWill(connection.id, connection.will);
+  }
   const details: ConnackDetails = {
     present,
     serverKeepAlive,

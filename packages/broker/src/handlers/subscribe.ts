@@ -43,12 +43,10 @@ export function handleSubscribe(connection: Connection, packet: SubscribePacket)
     for (const verdict of verdicts) if (typeof verdict === 'object') verdict.catch(() => {});
     throw err;
   }
-  if (!async) {
-    complete(connection, packet, verdicts as (boolean | number)[]);
-    return undefined;
-  }
+  if (!async) return complete(connection, packet, verdicts as (boolean | number)[]);
   return Promise.all(verdicts).then((results) => {
-    if (connection.state === 'connected') complete(connection, packet, results);
+    if (connection.state === 'connected') return complete(connection, packet, results);
+    return undefined;
   });
 }
 
@@ -77,7 +75,7 @@ function levelCount(filter: string): number {
   return levels;
 }
 
-function complete(connection: Connection, packet: SubscribePacket, verdicts: (boolean | number)[]): void {
+function complete(connection: Connection, packet: SubscribePacket, verdicts: (boolean | number)[]): void | Promise<void> {
   const broker = connection.broker;
   const session = connection.session!;
   const v5 = connection.protocolVersion === 5;
@@ -111,6 +109,20 @@ function complete(connection: Connection, packet: SubscribePacket, verdicts: (bo
     granted.push({ ...requested, qos });
     reasonCodes.push(qos);
   }
+  // Cluster: the other nodes know of a new filter before the client is told it is subscribed.
+  const announced = broker.clusterCore?.takeInterestWait();
+  if (announced !== undefined) {
+    return announced.then(() => {
+      if (connection.state === 'connected') acknowledge(connection, packet, reasonCodes, added, granted);
+    });
+  }
+  acknowledge(connection, packet, reasonCodes, added, granted);
+  return undefined;
+}
+
+function acknowledge(connection: Connection, packet: SubscribePacket, reasonCodes: number[], added: { subscription: SessionSubscription; isNew: boolean }[], granted: Subscription[]): void {
+  const broker = connection.broker;
+  const session = connection.session!;
   // [MQTT-3.8.4-1] SUBACK with the same packet id.
   connection.send(withReasonString(connection, { type: 'suback', packetId: packet.packetId, reasonCodes }));
   for (const { subscription, isNew } of added) {

@@ -119,8 +119,18 @@ export type PersistenceChange =
  *
  * Every adapter passes the contract suite in `@hato/testkit` (`persistenceContract`).
  */
+/** What `load()` reads. */
+export interface LoadOptions {
+  /**
+   * False on a node of a cluster: a store shared by several nodes (Redis) leaves sessions out,
+   * since each node loads only its own clients' (one by one, as they connect). A store of one
+   * node may ignore it.
+   */
+  readonly sessions?: boolean;
+}
+
 export interface Persistence {
-  load(): MaybePromise<StoredState>;
+  load(options?: LoadOptions): MaybePromise<StoredState>;
   commit(batch: readonly PersistenceChange[]): MaybePromise<void>;
   close?(): MaybePromise<void>;
 }

@@ -1,4 +1,5 @@
 import type { QoS } from '@hato/protocol';
+import type { Cluster } from '../cluster.js';
 import type { Message } from '../message.js';
 import type { BrokerHooks } from '../options.js';
 import type { Delivery } from '../session/delivery.js';
@@ -24,6 +25,10 @@ export class Router implements MatchVisitor {
   private readonly groups: ShareGroup[] = [];
   private publisher: string | undefined;
   private readonly chooseMember: BrokerHooks['chooseSharedMember'];
+  /** Set when the broker is one node of a cluster: other nodes and share groups across nodes. */
+  cluster: Cluster | undefined;
+  /** While routing a message from another node: its share groups were chosen there. */
+  private skipGroups = false;
 
   constructor(delivery: Delivery, chooseMember?: BrokerHooks['chooseSharedMember']) {
     this.delivery = delivery;
@@ -50,7 +55,8 @@ export class Router implements MatchVisitor {
         this.delivery.deliver(session, message, qos, retain, ids);
       }
       matched.length = 0;
-      for (let i = 0; i < groupCount; i++) this.deliverToGroup(groups[i]!, message);
+      if (this.cluster !== undefined) this.cluster.routeRemote(message, groups, this);
+      else for (let i = 0; i < groupCount; i++) this.deliverToGroup(groups[i]!, message);
     } finally {
       // Even when a hook throws mid-way (authorizeDelivery, chooseSharedMember): left filled,
       // these would send every later message to this one's subscribers too.
@@ -81,10 +87,42 @@ export class Router implements MatchVisitor {
   }
 
   visitGroup(group: ShareGroup): void {
-    this.groups.push(group);
+    if (!this.skipGroups) this.groups.push(group);
   }
 
-  private deliverToGroup(group: ShareGroup, message: Message): void {
+  /**
+   * A message another node routed here: to the local subscriptions that match when `direct`,
+   * and to one local member of each share group in `shares` (picked for this node there).
+   */
+  routeFromCluster(message: Message, direct: boolean, shares: readonly string[] | undefined): void {
+    if (direct) {
+      this.generation = (this.generation + 1) | 0;
+      this.publisher = message.origin;
+      this.skipGroups = true;
+      try {
+        this.trie.match(message.topic, this);
+        const matched = this.matched;
+        for (let i = 0; i < matched.length; i++) {
+          const session = matched[i]!;
+          const ids = session.matchSubscriptionIds;
+          session.matchSubscriptionIds = undefined;
+          this.delivery.deliver(session, message, Math.min(session.matchQos, message.qos) as QoS, session.matchRetainAsPublished && message.retain, ids);
+        }
+      } finally {
+        this.skipGroups = false;
+        this.matched.length = 0;
+      }
+    }
+    if (shares === undefined) return;
+    for (const key of shares) {
+      const slash = key.indexOf('/', 7);
+      const group = this.trie.group(key.slice(slash + 1), key.slice(7, slash));
+      if (group !== undefined) this.deliverToGroup(group, message);
+    }
+  }
+
+  /** @internal one member of `group` gets the message (share-selector.ts). */
+  deliverToGroup(group: ShareGroup, message: Message): void {
     const chosen = chooseSharedMember(group, message, this.chooseMember);
     if (chosen !== -1) this.deliverToMember(group, group.members[chosen]!, message);
   }

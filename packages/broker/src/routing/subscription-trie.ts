@@ -3,13 +3,22 @@ import type { Session, SessionSubscription } from '../session/session.js';
 /** Members of one `$share/{group}/{filter}` group, served round robin [MQTT-4.8.2]. */
 export class ShareGroup {
   readonly name: string;
+  /** `$share/{name}/{filter}`: how the cluster names it. */
+  readonly key: string;
   readonly members: Session[] = [];
   readonly subscriptions = new Map<Session, SessionSubscription>();
   next = 0;
-  constructor(name: string) {
+  constructor(name: string, filter: string) {
     this.name = name;
+    this.key = `$share/${name}/${filter}`;
   }
 }
+
+/**
+ * Told when a filter gets its first subscriber or loses its last (a share group: its first
+ * member, its last), with the filter as the cluster names it (`$share/{group}/{filter}`).
+ */
+export type InterestListener = (key: string, present: boolean) => void;
 
 /** Receives matches from `SubscriptionTrie.match` (an object, so matching needs no closure). */
 export interface MatchVisitor {
@@ -34,6 +43,8 @@ function newNode(): TrieNode {
 export class SubscriptionTrie {
   private readonly root = newNode();
   private count = 0;
+  /** Set by a cluster: filters this node has subscribers on. */
+  onInterest: InterestListener | undefined;
 
   get size(): number {
     return this.count;
@@ -51,15 +62,19 @@ export class SubscriptionTrie {
       node = child;
     }
     if (subscription.group === undefined) {
-      if (!node.subscribers.has(session)) this.count++;
+      if (!node.subscribers.has(session)) {
+        this.count++;
+        if (node.subscribers.size === 0) this.onInterest?.(filter, true);
+      }
       node.subscribers.set(session, subscription);
       return;
     }
     node.groups ??= new Map();
     let group = node.groups.get(subscription.group);
     if (group === undefined) {
-      group = new ShareGroup(subscription.group);
+      group = new ShareGroup(subscription.group, filter);
       node.groups.set(subscription.group, group);
+      this.onInterest?.(group.key, true);
     }
     if (!group.subscriptions.has(session)) {
       group.members.push(session);
@@ -82,6 +97,7 @@ export class SubscriptionTrie {
     let removed: boolean;
     if (groupName === undefined) {
       removed = node.subscribers.delete(session);
+      if (removed && node.subscribers.size === 0) this.onInterest?.(filter, false);
     } else {
       removed = this.removeFromGroup(node, groupName, session);
     }
@@ -102,10 +118,22 @@ export class SubscriptionTrie {
     group.members.splice(index, 1);
     if (group.next > index) group.next--;
     if (group.members.length === 0) {
+      this.onInterest?.(group.key, false);
       node.groups!.delete(groupName);
       if (node.groups!.size === 0) node.groups = undefined;
     }
     return true;
+  }
+
+  /** The share group `groupName` on `filter` (without the `$share/` prefix), if it has members. */
+  group(filter: string, groupName: string): ShareGroup | undefined {
+    let node = this.root;
+    for (const level of filter.split('/')) {
+      const child = node.children.get(level);
+      if (child === undefined) return undefined;
+      node = child;
+    }
+    return node.groups?.get(groupName);
   }
 
   /** Calls the visitor for every subscription and share group whose filter matches `topic`. */

@@ -243,6 +243,29 @@ export class SessionStore {
     session.subscriptionBytes = 0;
     session.clearMessages();
     this.firePendingWill(session);
+    if (this.broker.clusterCore !== undefined) this.broker.clusterBus.disown(session.clientId);
+  }
+
+  /**
+   * Cluster: another node takes this session over. It leaves this node as the store holds it
+   * (nothing recorded: the next owner loads it, queue, in-flight state and waiting will
+   * included), its subscriptions leave the routing here, its timers stop.
+   */
+  handOff(session: Session): void {
+    if (this.sessions.get(session.clientId) !== session) return;
+    session.journal = undefined;
+    this.sessions.delete(session.clientId);
+    if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
+    session.expiryTimer = undefined;
+    if (session.pendingWill !== undefined) clearTimeout(session.pendingWill.timer);
+    session.pendingWill = undefined;
+    const trie = this.broker.router.trie;
+    for (const [filter, subscription] of session.subscriptions) {
+      trie.remove(trieFilterOf(filter, subscription), session, subscription.group);
+    }
+    session.clearSubscriptions();
+    session.subscriptionBytes = 0;
+    session.clearMessages();
   }
 
   /** Stops every timer without publishing anything (broker shutdown). */

@@ -1,0 +1,237 @@
+import type { Will } from '@hato/protocol';
+import type { Broker } from './broker.js';
+import type { Connection } from './connection.js';
+import { SessionTakenOverError } from './errors.js';
+import { failConnection } from './handlers/index.js';
+import { Message } from './message.js';
+import type { ClusterBus, ClusterEnvelope, ClusterNode, ClusterRetainedChange, OrphanWill } from './ports/cluster-bus.js';
+import type { Persistence, SessionRecord } from './ports/persistence.js';
+import { RemoteInterest } from './routing/remote-interest.js';
+import type { Router } from './routing/router.js';
+import type { ShareGroup } from './routing/subscription-trie.js';
+
+/** What `broker.cluster` tells: this node, whether its link to the others is up, the others. */
+export interface ClusterStatus {
+  readonly nodeId: string;
+  readonly up: boolean;
+  readonly nodes: readonly string[];
+}
+
+/** A store that can read one session (the Redis adapter): what a takeover or an adoption loads. */
+interface SessionReader {
+  loadSession(clientId: string): Promise<SessionRecord | undefined>;
+}
+
+const canLoadSession = (persistence: Persistence): persistence is Persistence & SessionReader =>
+  typeof (persistence as Partial<SessionReader>).loadSession === 'function';
+
+/**
+ * The cluster semantics [DESIGN: Cluster], in the core: which other nodes get a message (their
+ * interest), which node's member of a share group gets it, takeover of a session held by
+ * another node, and the sessions and wills of a node that died. The ClusterBus only moves
+ * bytes and keeps membership. Created only when the bus is enabled: a single node pays nothing.
+ */
+export class Cluster implements ClusterNode {
+  readonly bus: ClusterBus;
+  readonly remote = new RemoteInterest();
+  private readonly broker: Broker;
+  /** Share group key → round-robin position over [this node, ...nodes with members]. */
+  private readonly turns = new Map<string, number>();
+  /** The last interest change announced: SUBACK waits for it (the other nodes know before the client does). */
+  private interestAnnounced: Promise<void> | undefined;
+
+  constructor(broker: Broker, bus: ClusterBus) {
+    this.broker = broker;
+    this.bus = bus;
+    broker.router.trie.onInterest = (key, present) => this.interestChanged(key, present);
+  }
+
+  get status(): ClusterStatus {
+    return { nodeId: this.bus.nodeId, up: this.bus.up, nodes: this.bus.nodes };
+  }
+
+  private interestChanged(key: string, present: boolean): void {
+    let result: void | Promise<void>;
+    try {
+      result = this.bus.setInterest(key, present);
+    } catch (err) {
+      this.broker.options.logger.error({ err, filter: key }, 'cluster: announcing a subscription failed');
+      return;
+    }
+    if (present && result instanceof Promise) this.interestAnnounced = result.catch(() => {});
+  }
+
+  /** A promise when SUBACK should wait for new filters to be announced to the other nodes. */
+  takeInterestWait(): Promise<void> | undefined {
+    const waiting = this.interestAnnounced;
+    this.interestAnnounced = undefined;
+    return waiting;
+  }
+
+  /**
+   * The publishing node's part of routing (after its own non-shared subscribers got the
+   * message): the other nodes whose subscribers match get it once each, and every share group
+   * (here or elsewhere) gets it once, on the node picked round robin among those with members.
+   */
+  routeRemote(message: Message, localGroups: readonly ShareGroup[], router: Router): void {
+    const found = this.remote.empty ? undefined : this.remote.match(message.topic);
+    if (found === undefined) {
+      for (const group of localGroups) router.deliverToGroup(group, message);
+      return;
+    }
+    const targets = new Map<string, { direct: boolean; shares: string[] | undefined }>();
+    for (const node of found.direct) targets.set(node, { direct: true, shares: undefined });
+    const addShare = (node: string, key: string): void => {
+      const target = targets.get(node);
+      if (target === undefined) targets.set(node, { direct: false, shares: [key] });
+      else (target.shares ??= []).push(key);
+    };
+    for (const group of localGroups) {
+      const others = found.shares.get(group.key);
+      if (others === undefined) {
+        router.deliverToGroup(group, message);
+        continue;
+      }
+      found.shares.delete(group.key);
+      const pick = this.turn(group.key, others.length + 1);
+      if (pick === 0) router.deliverToGroup(group, message);
+      else addShare(others[pick - 1]!, group.key);
+    }
+    for (const [key, nodes] of found.shares) addShare(nodes[this.turn(key, nodes.length)]!, key);
+    for (const [node, target] of targets) this.bus.send(node, { message, direct: target.direct, shares: target.shares });
+    this.broker.metrics.clusterMessagesOut += targets.size;
+  }
+
+  private turn(key: string, candidates: number): number {
+    const next = this.turns.get(key) ?? 0;
+    this.turns.set(key, next + 1);
+    if (this.turns.size > 10_000) this.turns.clear();
+    return next % candidates;
+  }
+
+  /** A retained message set or cleared here: the other nodes update their index (the store has it). */
+  retainedHere(change: ClusterRetainedChange): void {
+    this.bus.broadcastRetained(change);
+  }
+
+  /**
+   * Before a client's session opens here: when this node does not hold it, the node that does
+   * (if any) releases it, and a session to resume is loaded from the shared store.
+   */
+  claim(connection: Connection, cleanStart: boolean): Promise<void> | undefined {
+    const clientId = connection.id;
+    if (this.broker.sessions.get(clientId) !== undefined) return undefined;
+    return this.bus.claim(clientId, cleanStart).then(() => this.loadClaimed(connection, cleanStart));
+  }
+
+  private async loadClaimed(connection: Connection, cleanStart: boolean): Promise<void> {
+    const broker = this.broker;
+    const clientId = connection.id;
+    if (connection.state !== 'connecting' || broker.sessions.get(clientId) !== undefined) return;
+    if (cleanStart) {
+      // The previous owner ended it; one left by a node that is gone is ended here.
+      broker.journal.record({ op: 'end-session', clientId });
+      return;
+    }
+    const persistence = broker.persistence;
+    if (!canLoadSession(persistence)) return;
+    const record = await persistence.loadSession(clientId);
+    if (record !== undefined && connection.state === 'connecting' && broker.sessions.get(clientId) === undefined) {
+      broker.sessions.restore(record, Date.now());
+    }
+  }
+
+  // ClusterNode: what the bus hands over.
+
+  deliver(envelope: ClusterEnvelope): void {
+    this.broker.metrics.clusterMessagesIn++;
+    const message = envelope.message instanceof Message ? envelope.message : Message.restore(envelope.message);
+    try {
+      this.broker.router.routeFromCluster(message, envelope.direct, envelope.shares);
+    } catch (err) {
+      // A hook that throws while routing (authorizeDelivery, chooseSharedMember) costs this message only.
+      this.broker.metrics.internalErrors++;
+      this.broker.options.logger.error({ err, topic: message.topic }, 'cluster: routing a message from another node failed');
+    }
+  }
+
+  retainedChanged(change: ClusterRetainedChange): void {
+    if (change.op === 'unretain') this.broker.retained.delete(change.topic);
+    else this.broker.retained.set(change.message instanceof Message ? change.message : Message.restore(change.message));
+  }
+
+  interest(nodeId: string, filter: string, present: boolean): void {
+    if (present) this.remote.add(nodeId, filter);
+    else this.remote.remove(nodeId, filter);
+  }
+
+  resetInterest(nodeId: string): void {
+    this.remote.removeNode(nodeId);
+  }
+
+  nodeJoined(nodeId: string): void {
+    this.broker.options.logger.info({ node: nodeId }, 'cluster: node joined');
+    this.broker.emit('nodeJoined', nodeId);
+  }
+
+  nodeLeft(nodeId: string, reason: 'left' | 'dead'): void {
+    this.remote.removeNode(nodeId);
+    this.broker.options.logger[reason === 'dead' ? 'warn' : 'info']({ node: nodeId, reason }, 'cluster: node left');
+    this.broker.emit('nodeLeft', nodeId, reason);
+  }
+
+  async release(clientId: string, cleanStart: boolean): Promise<void> {
+    const sessions = this.broker.sessions;
+    const session = sessions.get(clientId);
+    if (session !== undefined) {
+      const connection = session.connection;
+      // [MQTT-3.1.4-3] the existing connection is closed (5.0: DISCONNECT 0x8E), as on one node.
+      if (connection !== undefined) failConnection(connection, new SessionTakenOverError());
+      const still = sessions.get(clientId);
+      if (still !== undefined) {
+        if (cleanStart) sessions.end(still);
+        else sessions.handOff(still);
+      }
+    }
+    await this.broker.journal.flush();
+  }
+
+  async adopt(clientIds: readonly string[], wills: readonly OrphanWill[]): Promise<void> {
+    const broker = this.broker;
+    const persistence = broker.persistence;
+    const now = Date.now();
+    if (canLoadSession(persistence)) {
+      for (const clientId of clientIds) {
+        if (broker.sessions.get(clientId) !== undefined) continue;
+        try {
+          const record = await persistence.loadSession(clientId);
+          if (record !== undefined && broker.sessions.get(clientId) === undefined) broker.sessions.restore(record, now);
+        } catch (err) {
+          broker.options.logger.error({ err, clientId }, 'cluster: adopting a session of a dead node failed');
+        }
+      }
+    }
+    for (const { clientId, will } of wills) this.fireOrphanWill(clientId, will);
+    broker.options.logger.info({ sessions: clientIds.length, wills: wills.length }, 'cluster: adopted the clients of a dead node');
+  }
+
+  /** The will of a client whose node died: now, or after its delay when its session lives on here. */
+  private fireOrphanWill(clientId: string, will: Will): void {
+    const broker = this.broker;
+    const session = broker.sessions.get(clientId);
+    const delay = will.properties?.willDelayInterval ?? 0;
+    if (session !== undefined && session.connection === undefined && session.expiryInterval !== 0 && delay > 0) {
+      broker.sessions.scheduleWill(session, will, delay * 1000);
+      return;
+    }
+    broker.publishWill(will, clientId);
+  }
+
+  linkChanged(up: boolean, err?: unknown): void {
+    const logger = this.broker.options.logger;
+    if (up) logger.info({ node: this.bus.nodeId }, 'cluster: link to the other nodes is up');
+    else logger.warn({ node: this.bus.nodeId, err }, 'cluster: link to the other nodes is down; serving local clients only');
+    if (up) this.broker.emit('clusterUp');
+    else this.broker.emit('clusterDown', err);
+  }
+}
