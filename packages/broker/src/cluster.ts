@@ -1,7 +1,7 @@
-import type { Will } from '@hato/protocol';
+import { ReasonCode, type Will } from '@hato/protocol';
 import type { Broker } from './broker.js';
 import type { Connection } from './connection.js';
-import { SessionTakenOverError } from './errors.js';
+import { ConnectRefusedError, SessionTakenOverError } from './errors.js';
 import { failConnection } from './handlers/index.js';
 import { Message } from './message.js';
 import type { ClusterBus, ClusterEnvelope, ClusterNode, ClusterRetainedChange, OrphanWill } from './ports/cluster-bus.js';
@@ -16,6 +16,9 @@ export interface ClusterStatus {
   readonly up: boolean;
   readonly nodes: readonly string[];
 }
+
+/** CONNACK 0x88 (3.1.1: 3): the session to resume is in a store that cannot be reached now. */
+const unavailable = (): ConnectRefusedError => new ConnectRefusedError(ReasonCode.ServerUnavailable, 'the session store of the cluster is unreachable');
 
 /** A store that can read one session (the Redis adapter): what a takeover or an adoption loads. */
 interface SessionReader {
@@ -121,6 +124,12 @@ export class Cluster implements ClusterNode {
   claim(connection: Connection, cleanStart: boolean): Promise<void> | undefined {
     const clientId = connection.id;
     if (this.broker.sessions.get(clientId) !== undefined) return undefined;
+    if (!this.bus.up) {
+      // Redis is down: a clean start is served here alone; a session to resume lives in
+      // Redis and cannot be read, so the client is told to come back (not given an empty one).
+      if (cleanStart) return undefined;
+      throw unavailable();
+    }
     return this.bus.claim(clientId, cleanStart).then(() => this.loadClaimed(connection, cleanStart));
   }
 
@@ -135,7 +144,13 @@ export class Cluster implements ClusterNode {
     }
     const persistence = broker.persistence;
     if (!canLoadSession(persistence)) return;
-    const record = await persistence.loadSession(clientId);
+    let record: SessionRecord | undefined;
+    try {
+      record = await persistence.loadSession(clientId);
+    } catch (err) {
+      this.broker.options.logger.warn({ err, clientId }, 'cluster: the session to resume cannot be read');
+      throw unavailable();
+    }
     if (record !== undefined && connection.state === 'connecting' && broker.sessions.get(clientId) === undefined) {
       broker.sessions.restore(record, Date.now());
     }

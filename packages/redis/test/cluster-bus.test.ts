@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Broker } from '@hato/broker';
-import { useRedisServer } from '@hato/testkit';
+import { startRedisServer, useRedisServer } from '@hato/testkit';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisClusterBus, RedisPersistence } from '../src/index.js';
@@ -27,9 +27,10 @@ afterEach(async () => {
   }
 });
 
-async function startNode(prefix: string, options: { deadAfterMs?: number; heartbeatMs?: number } = {}): Promise<Node> {
-  const store = await RedisPersistence.open(redis().url, { prefix });
-  const bus = new RedisClusterBus({ url: redis().url, prefix, heartbeatMs: options.heartbeatMs ?? 200, deadAfterMs: options.deadAfterMs ?? 1000 });
+async function startNode(prefix: string, options: { deadAfterMs?: number; heartbeatMs?: number; url?: string } = {}): Promise<Node> {
+  const url = options.url ?? redis().url;
+  const store = await RedisPersistence.open(url, { prefix });
+  const bus = new RedisClusterBus({ url, prefix, heartbeatMs: options.heartbeatMs ?? 200, deadAfterMs: options.deadAfterMs ?? 1000 });
   const broker = new Broker({ persistence: store, clusterBus: bus });
   await broker.whenReady();
   const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
@@ -38,7 +39,7 @@ async function startNode(prefix: string, options: { deadAfterMs?: number; heartb
   return node;
 }
 
-async function cluster(count: number, options?: { deadAfterMs?: number; heartbeatMs?: number }): Promise<Node[]> {
+async function cluster(count: number, options?: { deadAfterMs?: number; heartbeatMs?: number; url?: string }): Promise<Node[]> {
   const prefix = `c${randomBytes(5).toString('hex')}:`;
   const started: Node[] = [];
   for (let i = 0; i < count; i++) started.push(await startNode(prefix, options));
@@ -213,5 +214,52 @@ describe('cluster on Redis', () => {
     const back = connectListening(b!, { clientId: 'victim', clean: false, properties: { sessionExpiryInterval: 300 } });
     const mine = collect(back);
     await waitFor(() => mine.some((m) => m.text === 'kept'));
+  });
+
+  it('Redis down: each node serves its local clients and says so; back up: they rejoin and route across nodes again', async () => {
+    const server = await startRedisServer();
+    try {
+      const [a, b] = await cluster(2, { url: server.url, heartbeatMs: 100, deadAfterMs: 1000 });
+      const localSub = await connect(a!, { clientId: 'local-sub' });
+      await localSub.subscribeAsync('o/#', { qos: 1 });
+      const remoteSub = await connect(b!, { clientId: 'remote-sub' });
+      await remoteSub.subscribeAsync('o/#', { qos: 1 });
+      const local = collect(localSub);
+      const remote = collect(remoteSub);
+      const pub = await connect(a!, { clientId: 'pub' });
+      await pub.publishAsync('o/1', 'before', { qos: 1 });
+      await waitFor(() => local.length === 1 && remote.length === 1);
+      const downs: unknown[] = [];
+      a!.broker.on('clusterDown', (err) => downs.push(err));
+      const { dir, port } = server;
+      await server.kill();
+      await waitFor(() => !a!.broker.cluster.up && !b!.broker.cluster.up);
+      expect(downs.length).toBe(1);
+      await pub.publishAsync('o/2', 'during', { qos: 1 });
+      await waitFor(() => local.some((m) => m.text === 'during'));
+      // A clean start is served alone; a session to resume is in Redis: 0x88, come back later.
+      const fresh = await connect(a!, { clientId: 'fresh' });
+      expect(fresh.connected).toBe(true);
+      await expect(connect(a!, { clientId: 'resumer', clean: false, properties: { sessionExpiryInterval: 60 } })).rejects.toThrow();
+      const again = await startRedisServer({ dir, port });
+      try {
+        await waitFor(() => a!.broker.cluster.up && b!.broker.cluster.up, 15_000);
+        await waitFor(() => a!.broker.cluster.nodes.length === 1 && b!.broker.cluster.nodes.length === 1, 15_000);
+        // Sent while Redis was down, it waited in A's outbox for B.
+        await waitFor(() => remote.some((m) => m.text === 'during'), 15_000);
+        await pub.publishAsync('o/3', 'after', { qos: 1 });
+        await waitFor(() => remote.some((m) => m.text === 'after') && local.some((m) => m.text === 'after'));
+        await delay(200);
+        expect(remote.map((m) => m.text)).toEqual(['before', 'during', 'after']);
+        for (const node of [a!, b!]) {
+          nodes.splice(nodes.indexOf(node), 1);
+          await node.broker.close();
+        }
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await server.stop().catch(() => {});
+    }
   });
 });
