@@ -54,14 +54,13 @@ describe('config validation', () => {
     expect(problems({ listeners: [{ type: 'ws', port: 1, protocolVersions: [4, 6] }] })).toEqual(['listeners[0].protocolVersions[1]: must be 3, 4 or 5']);
   });
 
-  // Changed with issue 10: sqlite (the CLI's default) and redis persistence are available now; the redis cluster is still refused.
-  it('accepts memory, sqlite and redis persistence and memory cluster, refuses the adapters that are not available yet', () => {
+  // Changed with issue 10: sqlite (the CLI's default) and redis persistence are available now; issue 11: the redis cluster too.
+  it('accepts memory, sqlite and redis persistence and a memory cluster; refuses bad persistence settings', () => {
     expect(problems({ persistence: 'memory', cluster: { type: 'memory' } })).toEqual([]);
     expect(problems({ persistence: 'sqlite' })).toEqual([]);
     expect(problems({ persistence: 'sqlite:/var/lib/hato/state.db', dataDir: '/var/lib/hato' })).toEqual([]);
     expect(problems({ persistence: { type: 'sqlite', path: 'x.db', synchronous: 'full' } })).toEqual([]);
     expect(problems({ persistence: { type: 'sqlite', synchronous: 'sometimes' } })).toEqual(["persistence: synchronous must be 'normal' or 'full' (got 'sometimes')"]);
-    expect(problems({ persistence: 'redis://127.0.0.1:6379/0', cluster: 'redis' })).toEqual(["cluster: 'redis' cluster is not available yet (only 'memory' for now)"]);
     expect(problems({ persistence: 'rediss://:pw@redis.example:6380' })).toEqual([]);
     expect(problems({ persistence: { type: 'redis', url: 'redis://10.0.0.5:6379/2', prefix: 'site-a:' } })).toEqual([]);
     expect(problems({ persistence: { type: 'redis' } })).toEqual(['persistence: redis needs a URL: redis://HOST:PORT[/DB]']);
@@ -69,6 +68,68 @@ describe('config validation', () => {
     expect(problems({ persistence: 'redis://127.0.0.1:6379/zero' })).toEqual(["persistence: redis database must be a number: redis://HOST:PORT/DB (got 'zero')"]);
     expect(problems({ persistence: 'redis://127.0.0.1:99999' })).toEqual(['persistence: not a URL: redis://HOST:PORT[/DB] (got \'redis://127.0.0.1:99999\')']);
     expect(problems({ persistence: 'mongo' })).toEqual(["persistence: must be 'memory', 'sqlite[:PATH]' or 'redis://HOST:PORT[/DB]' (got 'mongo')"]);
+  });
+
+  it('cluster: a Redis URL or { url, nodeId?, prefix?, heartbeatMs?, deadAfterMs? }; each problem names the key', () => {
+    expect(problems({ cluster: 'memory' })).toEqual([]);
+    expect(problems({ cluster: 'redis://127.0.0.1:6379' })).toEqual([]);
+    expect(problems({ cluster: 'rediss://:pw@redis.example:6380/2' })).toEqual([]);
+    expect(problems({ cluster: { url: 'redis://h:1/0', nodeId: 'node-a', prefix: 'site-a:', heartbeatMs: 200, deadAfterMs: '1500' } })).toEqual([]);
+    expect(problems({ cluster: { type: 'redis', url: 'redis://h:1' } })).toEqual([]);
+    expect(problems({ cluster: 'redis' })).toEqual(["cluster: must be 'memory' (a single node) or a Redis URL: redis://HOST:PORT[/DB] (got 'redis')"]);
+    expect(problems({ cluster: { nodeId: 'a' } })).toEqual(["cluster: must be 'memory' (a single node) or a Redis URL: redis://HOST:PORT[/DB] (got no url)"]);
+    expect(problems({ cluster: 'redis://:s3cret@h:1/db' })).toEqual(["cluster: redis database must be a number: redis://HOST:PORT/DB (got 'db')"]);
+    expect(problems({ cluster: 'http://:s3cret@h:1' })).toEqual(["cluster: must be 'memory' (a single node) or a Redis URL: redis://HOST:PORT[/DB] (got 'http://***@h:1')"]);
+    expect(problems({ cluster: { url: 'redis://h:1', heartbeatMs: 0 } })).toEqual(['cluster: heartbeatMs must be a whole number of milliseconds ≥ 1']);
+    expect(problems({ cluster: { url: 'redis://h:1', deadAfterMs: 'soon' } })).toEqual(['cluster: deadAfterMs must be a whole number of milliseconds ≥ 1']);
+    expect(problems({ cluster: { url: 'redis://h:1', heartbeatMs: 2000, deadAfterMs: 2000 } })).toEqual([
+      'cluster: deadAfterMs (2000) must be more than heartbeatMs (2000): a live node would be taken for dead',
+    ]);
+    expect(problems({ cluster: { url: 'redis://h:1', nodeId: 'node a' } })).toEqual(['cluster: nodeId must be 1-128 printable characters without spaces']);
+    expect(problems({ cluster: { url: 'redis://h:1', prefix: '' } })).toEqual(['cluster: prefix must be a non-empty string']);
+    expect(problems({ cluster: { url: 'redis://h:1', heartbeat: 5 } })).toEqual(['cluster: unknown key heartbeat (url, nodeId, prefix, heartbeatMs, deadAfterMs)']);
+    expect(problems({ cluster: { type: 'nats', url: 'redis://h:1' } })).toEqual(["cluster: type must be 'redis' (got 'nats')"]);
+    expect(problems({ cluster: 7 })).toEqual(['cluster: must be a Redis URL (redis://HOST:PORT[/DB]) or { url, nodeId?, prefix?, heartbeatMs?, deadAfterMs? }']);
+    expect(problems({ cluster: null })).toEqual(['cluster: must be a Redis URL (redis://HOST:PORT[/DB]) or { url, nodeId?, prefix?, heartbeatMs?, deadAfterMs? }']);
+    expect(problems({ cluster: '' })).toEqual(["cluster: must be 'memory' (a single node) or a Redis URL: redis://HOST:PORT[/DB] (got '')"]);
+  });
+
+  it('--cluster / cluster: the store is that Redis unless given; a store elsewhere is refused, naming cluster', () => {
+    const listen = { host: '127.0.0.1' };
+    const flag = effectiveConfig(undefined, { ...listen, cluster: 'redis://127.0.0.1:6379/2' });
+    expect(flag.cluster).toEqual({ url: 'redis://127.0.0.1:6379/2', prefix: undefined, nodeId: undefined, heartbeatMs: undefined, deadAfterMs: undefined });
+    expect(flag.store).toEqual({ type: 'redis', url: 'redis://127.0.0.1:6379/2', prefix: undefined });
+    // The flag replaces the file's URL and keeps its other keys.
+    const file = validateConfig({ cluster: { url: 'redis://h:1', nodeId: 'n1', heartbeatMs: 100, deadAfterMs: 600, prefix: 'p:' } });
+    const merged = effectiveConfig(file, { ...listen, cluster: 'redis://h:2' });
+    expect(merged.cluster).toEqual({ url: 'redis://h:2', nodeId: 'n1', heartbeatMs: 100, deadAfterMs: 600, prefix: 'p:' });
+    expect(merged.store).toEqual({ type: 'redis', url: 'redis://h:2', prefix: 'p:' });
+    // The same Redis named both ways (default port and database spelled or not); the cluster takes the store's prefix.
+    const both = effectiveConfig(validateConfig({ persistence: { type: 'redis', url: 'redis://h:6379/0', prefix: 's:' } }), { ...listen, cluster: 'redis://h' });
+    expect(both.store).toEqual({ type: 'redis', url: 'redis://h:6379/0', prefix: 's:' });
+    expect(both.cluster?.prefix).toBe('s:');
+    expect(effectiveConfig(validateConfig({ cluster: 'memory' }), listen).cluster).toBeUndefined();
+    expect(effectiveConfig(undefined, { ...listen, persistence: 'memory' }).cluster).toBeUndefined();
+    for (const persistence of ['memory', 'sqlite', 'sqlite:x.db']) {
+      expect(() => effectiveConfig(undefined, { ...listen, cluster: 'redis://h:1', persistence })).toThrowError(
+        /^--cluster: a cluster keeps its sessions, queues and retained messages in the shared Redis/,
+      );
+      expect(() => effectiveConfig(validateConfig({ cluster: 'redis://h:1', persistence }), listen)).toThrowError(/^cluster: a cluster keeps its sessions/);
+    }
+    expect(() => effectiveConfig(undefined, { ...listen, cluster: 'redis://h:1', persistence: 'redis://h:1/1' })).toThrowError(
+      '--cluster: the persistence (redis://h:1/1) and the cluster (redis://h:1) must name the same Redis server and database',
+    );
+    expect(() => effectiveConfig(validateConfig({ cluster: { url: 'redis://h:1', prefix: 'a:' }, persistence: 'redis://h:1' }), listen)).toThrowError(
+      'cluster: the persistence prefix (hato:) and the cluster prefix (a:) must be the same',
+    );
+    expect(() => effectiveConfig(undefined, { ...listen, cluster: 'redis://h:1/x' })).toThrowError(/^--cluster: redis database must be a number/);
+    expect(() => effectiveConfig(undefined, { ...listen, cluster: 'redis://h:1', persistence: 'mongo' })).toThrowError(/^--persistence: must be/);
+  });
+
+  it('--print-config hides passwords in Redis URLs', () => {
+    const printed = JSON.stringify(printable(effectiveConfig(undefined, { host: '127.0.0.1', cluster: 'redis://:s3cret@h:1/0' })));
+    expect(printed).not.toContain('s3cret');
+    expect(printed).toContain('"url":"redis://***@h:1/0"');
   });
 
   it('--persistence redis://HOST:PORT[/DB] and the config key name a Redis store (prefix from the file)', () => {

@@ -142,4 +142,41 @@ describe('admin HTTP listener', () => {
       await broker.close();
     }
   });
+
+  it('in a cluster: /readyz is 503 and says why while the cluster link is down; hato_cluster_up and hato_cluster_nodes', async () => {
+    const broker = new Broker();
+    const link = { up: true, nodes: ['b', 'c'] };
+    const admin = await startAdmin(broker, { port: 0, isReady: () => true, cluster: () => link });
+    try {
+      const url = (path: string) => `http://127.0.0.1:${admin.port}${path}`;
+      let values = parsePrometheus(await (await fetch(url('/metrics'))).text());
+      expect(values.get('hato_cluster_up')).toBe(1);
+      expect(values.get('hato_cluster_nodes')).toBe(3);
+      expect((await fetch(url('/readyz'))).status).toBe(200);
+      link.up = false;
+      link.nodes = [];
+      const readyz = await fetch(url('/readyz'));
+      expect(readyz.status).toBe(503);
+      expect(await readyz.text()).toMatch(/cluster link \(Redis\) is down/);
+      values = parsePrometheus(await (await fetch(url('/metrics'))).text());
+      expect(values.get('hato_cluster_up')).toBe(0);
+      expect(values.get('hato_cluster_nodes')).toBe(1);
+      expect((await fetch(url('/healthz'))).status).toBe(200);
+    } finally {
+      await admin.close();
+      await broker.close();
+    }
+  });
+
+  it('a single node has no cluster gauges', async () => {
+    const broker = new Broker();
+    const admin = await startAdmin(broker, { port: 0, isReady: () => true });
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${admin.port}/metrics`)).text();
+      expect(text).not.toContain('hato_cluster_');
+    } finally {
+      await admin.close();
+      await broker.close();
+    }
+  });
 });

@@ -31,6 +31,8 @@ options:
                              <data-dir>/hato.db; a relative PATH is in the data directory)
       --data-dir <dir>       where durable state lives (default $XDG_DATA_HOME/hato, else
                              ~/.local/share/hato)
+      --cluster <url>        join the other hato nodes on this Redis: redis://HOST:PORT[/DB]
+                             (the persistence is then that Redis; see docs/cluster.md)
   -v, --verbose              debug logs (connections, subscriptions, protocol errors)
   -h, --help                 show this help
 
@@ -38,7 +40,8 @@ Logs are pino JSON lines on stdout (pretty when stdout is a terminal). Once list
 line says "hato broker listening" with the actual "port", "wsPort", "tlsPort", "wssPort"
 (the first of each kind, null when none), "listeners", and where the state is ("persistence",
 "data": the SQLite file by default; sessions, queued messages and retained messages survive a
-restart or a crash). SIGINT / SIGTERM close the broker
+restart or a crash); with --cluster, also "cluster" (the Redis URL, password hidden) and
+"nodeId". SIGINT / SIGTERM close the broker
 gracefully (wills are published, those waiting for a delay stay stored with a durable store;
 5.0 clients get DISCONNECT 0x8B) and exit 0; SIGHUP reloads
 the password file, the ACL and the TLS certificates.
@@ -87,6 +90,7 @@ function parse(argv: string[]): Parsed | 'help' {
       'sys-interval': { type: 'string' },
       persistence: { type: 'string' },
       'data-dir': { type: 'string' },
+      cluster: { type: 'string' },
       verbose: { type: 'boolean', short: 'v', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -111,6 +115,7 @@ function parse(argv: string[]): Parsed | 'help' {
     sysInterval: parseSeconds(values['sys-interval'], '--sys-interval'),
     persistence: values.persistence,
     dataDir: values['data-dir'],
+    cluster: values.cluster,
   };
   return { flags, configFile: values.config, printConfig: values['print-config'], verbose: values.verbose };
 }

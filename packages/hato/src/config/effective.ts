@@ -1,4 +1,6 @@
+import { type ClusterSetting, type ClusterSpec, clusterStore, mergeClusterFlag, resolveCluster } from './cluster.js';
 import { defaultDataDir, type PersistenceSpec, resolvePersistence } from './persistence.js';
+import { redactUrl } from './redis-url.js';
 import type { HatoConfig, ListenerConfig, ListenerType } from './schema.js';
 
 /** Command-line flags that override the file (undefined: not given). */
@@ -20,10 +22,12 @@ export interface BrokerFlags {
   /** `memory`, `sqlite[:PATH]` or `redis://HOST:PORT[/DB]`. */
   persistence?: string;
   dataDir?: string;
+  /** `redis://HOST:PORT[/DB]`: join the other nodes on that Redis. */
+  cluster?: string;
 }
 
 /** The config the broker runs with: listeners, anonymous access and defaults settled. */
-export interface EffectiveConfig extends HatoConfig {
+export interface EffectiveConfig extends Omit<HatoConfig, 'cluster'> {
   listeners: ListenerConfig[];
   allowAnonymous: boolean;
   sysInterval: number;
@@ -31,6 +35,8 @@ export interface EffectiveConfig extends HatoConfig {
   dataDir: string;
   /** Where the state lives, resolved against the data directory (default: SQLite there). */
   store: PersistenceSpec;
+  /** The other nodes' Redis (undefined: a single node); the store is then that Redis. */
+  cluster: ClusterSpec | undefined;
   /** No password file, no listener in the config, no --host: loopback only (Mosquitto 2.0's local only mode). */
   localOnly: boolean;
 }
@@ -86,6 +92,30 @@ function listenersOf(file: HatoConfig | undefined, flags: BrokerFlags): { listen
   return { listeners: kept, fromFile };
 }
 
+/** Where the state lives and which cluster (if any) the node joins: a cluster needs its Redis as the store. */
+function storeAndCluster(config: HatoConfig, flags: BrokerFlags, dataDir: string): { store: PersistenceSpec; cluster: ClusterSpec | undefined } {
+  const key = flags.cluster === undefined ? 'cluster' : '--cluster';
+  let cluster: ClusterSpec | undefined;
+  try {
+    cluster = resolveCluster(mergeClusterFlag(config.cluster as ClusterSetting | undefined, flags.cluster));
+  } catch (err) {
+    throw new StartRefusedError(`${key}: ${(err as Error).message}`);
+  }
+  const setting = flags.persistence ?? config.persistence;
+  let given: PersistenceSpec | undefined;
+  try {
+    // A cluster without a store named: the store is the cluster's Redis (clusterStore).
+    if (setting !== undefined || cluster === undefined) given = resolvePersistence(setting, dataDir);
+  } catch (err) {
+    throw new StartRefusedError(`--persistence: ${(err as Error).message}`);
+  }
+  try {
+    return cluster === undefined ? { store: given ?? resolvePersistence(undefined, dataDir), cluster } : clusterStore(cluster, given);
+  } catch (err) {
+    throw new StartRefusedError(`${key}: ${(err as Error).message}`);
+  }
+}
+
 /**
  * Flags over the file, then the secure defaults: with no password file, no config listener
  * and no --host, every listener binds to loopback only. A listener open beyond loopback needs
@@ -113,16 +143,12 @@ export function effectiveConfig(file: HatoConfig | undefined, flags: BrokerFlags
     );
   }
   const dataDir = flags.dataDir ?? config.dataDir ?? defaultDataDir();
-  let store: PersistenceSpec;
-  try {
-    store = resolvePersistence(flags.persistence ?? config.persistence, dataDir);
-  } catch (err) {
-    throw new StartRefusedError(`--persistence: ${(err as Error).message}`);
-  }
+  const { store, cluster } = storeAndCluster(config, flags, dataDir);
   return {
     ...config,
     dataDir,
     store,
+    cluster,
     listeners,
     allowAnonymous: config.allowAnonymous ?? config.passwordFile === undefined,
     sysInterval: flags.sysInterval ?? config.sysInterval ?? DEFAULT_SYS_INTERVAL,
@@ -132,10 +158,11 @@ export function effectiveConfig(file: HatoConfig | undefined, flags: BrokerFlags
 
 const SECRET_KEY = /(^passphrase$|password$|secret$|token$)/i;
 
-/** The effective config as printed by --print-config: secrets masked, internal flags left out. */
+/** The effective config as printed by --print-config: secrets (and passwords in Redis URLs) masked, internal flags left out. */
 export function printable(config: EffectiveConfig): Record<string, unknown> {
   const mask = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(mask);
+    if (typeof value === 'string') return /^rediss?:\/\//.test(value) ? redactUrl(value) : value;
     if (typeof value !== 'object' || value === null) return value;
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) out[key] = SECRET_KEY.test(key) && item !== undefined ? '********' : mask(item);

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { redactUrl, redisUrlProblem } from './redis-url.js';
 
 /**
  * Where `hato broker` keeps its state. The default is durable: SQLite in the data directory.
@@ -60,24 +61,9 @@ export function resolvePersistence(setting: PersistenceSetting | undefined, data
   throw new Error(`must be 'memory', 'sqlite[:PATH]' or 'redis://HOST:PORT[/DB]' (got '${type}')`);
 }
 
-/** What is wrong with a redis:// URL (host, port 1-65535, database a number), else undefined. */
-function redisUrlProblem(url: string): string | undefined {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return `not a URL: redis://HOST:PORT[/DB] (got '${url.replace(/\/\/[^@/]*@/, '//***@')}')`;
-  }
-  if (parsed.hostname === '') return 'redis URL needs a host: redis://HOST:PORT[/DB]';
-  if (parsed.port !== '' && !(Number(parsed.port) >= 1 && Number(parsed.port) <= 65535)) return `redis port must be 1-65535 (got ${parsed.port})`;
-  const db = parsed.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d+$/.test(db)) return `redis database must be a number: redis://HOST:PORT/DB (got '${db}')`;
-  return undefined;
-}
-
 /** Where the data is, for the start-up line. */
 export function describePersistence(spec: PersistenceSpec): Record<string, unknown> {
   if (spec.type === 'memory') return { persistence: 'memory', data: 'in memory only: lost when hato stops' };
   if (spec.type === 'sqlite') return { persistence: 'sqlite', data: spec.file, synchronous: spec.synchronous };
-  return { persistence: 'redis', data: spec.url.replace(/\/\/[^@/]*@/, '//***@'), prefix: spec.prefix ?? 'hato:' };
+  return { persistence: 'redis', data: redactUrl(spec.url), prefix: spec.prefix ?? 'hato:' };
 }

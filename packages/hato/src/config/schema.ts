@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type ClusterSetting, clusterProblem } from './cluster.js';
 import { persistenceProblem } from './persistence.js';
 
 /**
@@ -68,17 +69,6 @@ const listenerSchema = z
 
 export type ListenerConfig = z.infer<typeof listenerSchema>;
 
-/** `memory`, or an adapter that comes in a later release: named, and refused for now. */
-const adapter = (what: string, later: readonly string[]) =>
-  z.union([text, z.object({ type: text }).passthrough()]).superRefine((value, ctx) => {
-    const type = typeof value === 'string' ? value : value.type;
-    if (type === 'memory') return;
-    const message = later.includes(type)
-      ? `'${type}' ${what} is not available yet (only 'memory' for now)`
-      : `must be 'memory' (got '${type}'; ${later.join(' and ')} are not available yet)`;
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message });
-  });
-
 /** The BrokerOptions a file can set (the ports and hooks are code, not config). */
 const brokerOptionsShape = {
   connectTimeoutMs: positive.optional(),
@@ -130,7 +120,13 @@ export const configSchema = z
         if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
       })
       .optional(),
-    cluster: adapter('cluster', ['redis']).optional(),
+    cluster: z
+      .custom<ClusterSetting>((value) => value !== undefined)
+      .superRefine((value, ctx) => {
+        const problem = clusterProblem(value);
+        if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+      })
+      .optional(),
   })
   .strict();
 

@@ -6,8 +6,9 @@ import { brokerFigures } from './sys.js';
 
 /**
  * The admin HTTP listener: `GET /metrics` (Prometheus text format), `GET /healthz` (200 while
- * the process runs), `GET /readyz` (200 once `isReady()`, else 503). Binds to loopback unless
- * `host` says otherwise: the figures are for the operator, not the network.
+ * the process runs), `GET /readyz` (200 once `isReady()` and, in a cluster, while the link to
+ * the other nodes is up; else 503 and why). Binds to loopback unless `host` says otherwise:
+ * the figures are for the operator, not the network.
  */
 export interface AdminOptions {
   /** 0 picks a free port. */
@@ -18,6 +19,15 @@ export interface AdminOptions {
   isReady: () => boolean;
   /** Per-listener open connections (`hato_listener_connections{listener}`), when the caller has them. */
   listeners?: () => Iterable<{ readonly name: string; readonly connections: number }>;
+  /** In a cluster: the link status (`broker.cluster`), for /readyz and `hato_cluster_up` / `hato_cluster_nodes`. */
+  cluster?: () => ClusterLink;
+}
+
+/** What the admin listener reads of `broker.cluster`. */
+export interface ClusterLink {
+  readonly up: boolean;
+  /** The other live nodes. */
+  readonly nodes: readonly string[];
 }
 
 export interface AdminServer {
@@ -29,9 +39,14 @@ export interface AdminServer {
 }
 
 export async function startAdmin(broker: Broker, options: AdminOptions): Promise<AdminServer> {
-  const registry = metricsRegistry(broker, options.listeners);
+  const registry = metricsRegistry(broker, options.listeners, options.cluster);
+  const readiness = (): string | undefined => {
+    if (!options.isReady()) return 'not ready';
+    if (options.cluster !== undefined && !options.cluster().up) return 'not ready: the cluster link (Redis) is down; serving local clients only';
+    return undefined;
+  };
   const server = createServer((request, response) => {
-    handle(request, response, registry, options.isReady).catch((err: unknown) => {
+    handle(request, response, registry, readiness).catch((err: unknown) => {
       broker.options.logger.error({ err }, 'admin request failed');
       if (!response.headersSent) response.writeHead(500);
       response.end();
@@ -56,7 +71,8 @@ export async function startAdmin(broker: Broker, options: AdminOptions): Promise
   };
 }
 
-async function handle(request: IncomingMessage, response: ServerResponse, registry: Registry, isReady: () => boolean): Promise<void> {
+/** `readiness()`: undefined when ready, else why not (the /readyz body). */
+async function handle(request: IncomingMessage, response: ServerResponse, registry: Registry, readiness: () => string | undefined): Promise<void> {
   const path = (request.url ?? '/').split('?')[0];
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -67,13 +83,13 @@ async function handle(request: IncomingMessage, response: ServerResponse, regist
     response.writeHead(200, { 'content-type': registry.contentType }).end(text);
   } else if (path === '/healthz') response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
   else if (path === '/readyz') {
-    const ready = isReady();
-    response.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+    const problem = readiness();
+    response.writeHead(problem === undefined ? 200 : 503, { 'content-type': 'text/plain' }).end(`${problem ?? 'ready'}\n`);
   } else response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
 }
 
 /** A registry of its own (not prom-client's global one), read from the broker at each scrape. */
-export function metricsRegistry(broker: Broker, listeners?: AdminOptions['listeners']): Registry {
+export function metricsRegistry(broker: Broker, listeners?: AdminOptions['listeners'], cluster?: AdminOptions['cluster']): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'hato_' });
   const figures = () => brokerFigures(broker);
@@ -115,6 +131,10 @@ export function metricsRegistry(broker: Broker, listeners?: AdminOptions['listen
   counter('hato_memory_read_holds_total', 'Publishers paused by the memory budget', () => broker.memory.readHolds);
   gauge('hato_memory_used_bytes', 'Message bytes the broker holds (queues, in flight, unwritten, retained)', () => broker.memory.snapshot().usedBytes);
   gauge('hato_memory_limit_bytes', 'The memory budget (maxMemoryBytes)', () => broker.memory.snapshot().limit);
+  if (cluster !== undefined) {
+    gauge('hato_cluster_up', 'The link to the other cluster nodes (Redis): 1 up, 0 down', () => (cluster().up ? 1 : 0));
+    gauge('hato_cluster_nodes', 'Live cluster nodes this node sees, itself included', () => cluster().nodes.length + 1);
+  }
   counter('hato_internal_errors_total', 'Connections closed because the broker failed while serving them', () => metrics.internalErrors);
   counter('hato_persistence_errors_total', 'Persistence writes that failed', () => metrics.persistenceErrors);
   counter('hato_aborted_connections_total', 'Connections destroyed because closing them failed', () => metrics.abortedConnections);

@@ -1,9 +1,11 @@
 import { Broker, type BrokerOptions } from '@hato/broker';
 import type { Logger } from 'pino';
+import { describeCluster } from '../config/cluster.js';
 import type { EffectiveConfig } from '../config/effective.js';
 import { describePersistence } from '../config/persistence.js';
 import { BROKER_OPTION_KEYS } from '../config/schema.js';
 import { type AccessControl, createAccessControl, loadObservability, trustCertificateUsers } from './extensions.js';
+import { logCluster, openClusterBus } from './cluster.js';
 import { type RunningListener, reloadCertificates, startListeners } from './listeners.js';
 import { openPersistence } from './persistence.js';
 
@@ -64,7 +66,9 @@ async function startObservability(running: Running, config: EffectiveConfig): Pr
   if (config.admin !== undefined) {
     const admin = config.admin;
     const listeners = () => running.listeners.map(({ name, listener }) => ({ name, connections: listener.connections }));
-    running.admin = await module.startAdmin(running.broker, { port: admin.port, host: admin.host ?? '127.0.0.1', isReady: () => running.ready, listeners });
+    const broker = running.broker;
+    const cluster = config.cluster === undefined ? undefined : () => broker.cluster;
+    running.admin = await module.startAdmin(broker, { port: admin.port, host: admin.host ?? '127.0.0.1', isReady: () => running.ready, listeners, cluster });
   }
 }
 
@@ -113,8 +117,16 @@ async function start(config: EffectiveConfig, logger: Logger): Promise<Running |
     logger.error({ err: err instanceof Error ? err.message : String(err), ...describePersistence(config.store) }, 'hato broker could not start: the persistence cannot be opened');
     return undefined;
   }
+  try {
+    if (config.cluster !== undefined) options.clusterBus = await openClusterBus(config.cluster, logger);
+  } catch (err) {
+    logger.error({ err: err instanceof Error ? err.message : String(err), ...describeCluster(config.cluster, undefined) }, 'hato broker could not start: the cluster link cannot be made');
+    await options.persistence.close?.();
+    return undefined;
+  }
   const broker = new Broker({ ...options, logger });
   logClients(broker, logger);
+  if (config.cluster !== undefined) logCluster(broker, logger);
   const running: Running = { broker, durable: config.store.type !== 'memory', listeners: [], access, sys: undefined, admin: undefined, ready: false };
   try {
     await broker.whenReady();
@@ -146,7 +158,8 @@ export async function serve(config: EffectiveConfig, logger: Logger): Promise<nu
     process.once('SIGTERM', resolve);
   });
   running.ready = true;
-  logger.info({ ...listeningLine(running.listeners, running.admin?.port), ...describePersistence(config.store) }, 'hato broker listening');
+  const nodeId = config.cluster === undefined ? undefined : running.broker.cluster.nodeId;
+  logger.info({ ...listeningLine(running.listeners, running.admin?.port), ...describePersistence(config.store), ...describeCluster(config.cluster, nodeId) }, 'hato broker listening');
   const signal = await stopSignal;
   logger.info({ signal }, 'shutting down');
   // A second signal while shutting down ends the process at once.
