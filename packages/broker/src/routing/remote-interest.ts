@@ -1,3 +1,5 @@
+import { matchTopic } from './topic-match.js';
+
 /**
  * What the other nodes of a cluster subscribe to [DESIGN: Cluster]: a topic tree of filters,
  * each with the nodes that have a subscriber on it; a share group (`$share/{group}/{filter}`)
@@ -104,7 +106,7 @@ export class RemoteInterest {
   /** Which nodes `topic` goes to; undefined when none. */
   match(topic: string): RemoteMatch | undefined {
     const found: RemoteMatch = { direct: new Set(), shares: new Map() };
-    matchLevel(this.root, topic.split('/'), 0, topic.charCodeAt(0) === 0x24, found);
+    matchTopic(this.root, topic, collect, found);
     return found.direct.size === 0 && found.shares.size === 0 ? undefined : found;
   }
 }
@@ -113,24 +115,6 @@ function parseKey(key: string): { filter: string; share: boolean } {
   if (!key.startsWith('$share/')) return { filter: key, share: false };
   const slash = key.indexOf('/', 7);
   return { filter: key.slice(slash + 1), share: true };
-}
-
-function matchLevel(level: Level, parts: string[], index: number, dollar: boolean, found: RemoteMatch): void {
-  // [MQTT-4.7.2-1] wildcards at the first level do not match topics starting with '$'.
-  if (!dollar) {
-    const hash = level.children.get('#');
-    if (hash !== undefined) collect(hash, found);
-  }
-  if (index === parts.length) {
-    collect(level, found);
-    return;
-  }
-  if (!dollar) {
-    const plus = level.children.get('+');
-    if (plus !== undefined) matchLevel(plus, parts, index + 1, false, found);
-  }
-  const child = level.children.get(parts[index]!);
-  if (child !== undefined) matchLevel(child, parts, index + 1, false, found);
 }
 
 function collect(level: Level, found: RemoteMatch): void {

@@ -1,3 +1,4 @@
+import { matchTopic } from './topic-match.js';
 import type { Session, SessionSubscription } from '../session/session.js';
 
 /** Members of one `$share/{group}/{filter}` group, served round robin [MQTT-4.8.2]. */
@@ -138,26 +139,7 @@ export class SubscriptionTrie {
 
   /** Calls the visitor for every subscription and share group whose filter matches `topic`. */
   match(topic: string, visitor: MatchVisitor): void {
-    const levels = topic.split('/');
-    // [MQTT-4.7.2-1] wildcards at the first level do not match topics starting with '$'.
-    this.matchLevel(this.root, levels, 0, topic.charCodeAt(0) === 0x24, visitor);
-  }
-
-  private matchLevel(node: TrieNode, levels: string[], index: number, dollar: boolean, visitor: MatchVisitor): void {
-    if (!dollar) {
-      const hash = node.children.get('#');
-      if (hash !== undefined) visit(hash, visitor);
-    }
-    if (index === levels.length) {
-      visit(node, visitor);
-      return;
-    }
-    if (!dollar) {
-      const plus = node.children.get('+');
-      if (plus !== undefined) this.matchLevel(plus, levels, index + 1, false, visitor);
-    }
-    const child = node.children.get(levels[index]!);
-    if (child !== undefined) this.matchLevel(child, levels, index + 1, false, visitor);
+    matchTopic(this.root, topic, visit, visitor);
   }
 }
 
