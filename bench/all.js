@@ -1,6 +1,8 @@
 // `npm run bench`: the broker benchmark (bench/run.js), the latency percentiles (bench/latency.js),
 // the cost of idle connections (bench/connections.js), the cost of durable state
-// (bench/persistence.js: persistent pairs per store, 1,000,000 retained topics), then the client benchmark
+// (bench/persistence.js: persistent pairs per store, 1,000,000 retained topics), the cluster
+// (bench/cluster.js: pairs on 1 node vs 2 nodes joined through Redis, the cross-node hop and its
+// latency), then the client benchmark
 // (bench/client.js) twice: against hato's broker, where the clients' own cost shows, and
 // against Mosquitto (when installed), the reference broker, with the bundle sizes. Each runs in
 // its own process with this process's stdio, one after the other so they do not compete for
@@ -16,6 +18,7 @@ const runs = [
   ['latency.js'],
   ['connections.js'],
   ['persistence.js'],
+  ['cluster.js'],
   ['client.js', '--broker', 'hato', ...(hasMosquitto ? ['--no-bundle'] : [])],
   ...(hasMosquitto ? [['client.js', '--broker', 'mosquitto']] : []),
 ];

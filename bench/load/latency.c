@@ -1,6 +1,6 @@
 // Latency load generator for `npm run bench` (bench/latency.js compiles it with cc).
 //
-//   latency HOST PORT PUBS RATE SECONDS WARMUP_SECONDS QOS PAYLOAD_BYTES
+//   latency HOST PORT PUBS RATE SECONDS WARMUP_SECONDS QOS PAYLOAD_BYTES [SUB_PORT]
 //
 // Opens PUBS publisher and PUBS subscriber connections (MQTT 3.1.1). Subscriber i subscribes
 // to lat/i at QOS; publisher i publishes to lat/i at RATE messages/s on a fixed schedule
@@ -8,6 +8,7 @@
 // (CLOCK_MONOTONIC, ns); a subscriber takes the end-to-end latency of every PUBLISH it
 // gets and acknowledges it (PUBACK for QoS 1). After the warm-up, latencies are kept for
 // SECONDS; then one JSON line is printed with the count, loss and percentiles in µs.
+// SUB_PORT (default PORT): the subscribers connect there, e.g. another node of a cluster.
 // Single-threaded: one epoll loop and a 100 µs timerfd tick for the send schedule.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -202,7 +203,7 @@ static double pct(double p) {
 
 int main(int argc, char **argv) {
   if (argc < 9) {
-    fprintf(stderr, "usage: latency HOST PORT PUBS RATE SECONDS WARMUP QOS PAYLOAD\n");
+    fprintf(stderr, "usage: latency HOST PORT PUBS RATE SECONDS WARMUP QOS PAYLOAD [SUB_PORT]\n");
     return 2;
   }
   const char *host = argv[1];
@@ -211,6 +212,7 @@ int main(int argc, char **argv) {
   int qos = atoi(argv[7]);
   int payload = atoi(argv[8]);
   if (payload < 8) payload = 8;
+  int sub_port = argc > 9 ? atoi(argv[9]) : port;
 
   int ep = epoll_create1(0);
   conn_t *conns = calloc((size_t)(2 * pubs), sizeof(conn_t));
@@ -218,7 +220,7 @@ int main(int argc, char **argv) {
     conn_t *c = &conns[i];
     c->sub = i < pubs;
     c->index = i % pubs;
-    c->fd = open_conn(host, port);
+    c->fd = open_conn(host, c->sub ? sub_port : port);
     c->next_id = 1;
     send_connect(c);
     if (c->sub) send_subscribe(c, qos);
