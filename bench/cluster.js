@@ -9,6 +9,9 @@
 // 3. latency of one QoS 1 message publisher → subscriber (bench/load/latency.c, open loop at a
 //    modest rate): both on node A, then publisher on A and subscriber on B; p50/p99 in µs.
 //
+// The machine's other work shows in the CPU figures printed with each run (nodes, redis-server,
+// load generators): on 2 cores the 4 load processes compete with the 2 nodes.
+//
 // Every node is a Node process (bench/servers/hato-cluster.js: Redis persistence and
 // RedisClusterBus on the same Redis, as `hato broker --cluster` runs) on a redis-server started
 // here (127.0.0.1, free port, temp dir, appendonly yes, appendfsync everysec); each run has a
@@ -97,6 +100,7 @@ async function runPairs(nodes, groups) {
         t: performance.now(),
         sent: sent.reduce((a, c) => a + c.count, 0),
         delivered: delivered.reduce((a, c) => a + c.count, 0),
+        loadCpu: [...sent, ...delivered].reduce((a, c) => a + c.cpuMicros, 0) / 1e6,
         cpu: nodes.map((node) => cpuSeconds(node.pid)),
         redisCpu: cpuSeconds(redis.pid),
       };
@@ -106,11 +110,14 @@ async function runPairs(nodes, groups) {
     const b = await snap();
     const dt = (b.t - a.t) / 1000;
     const sent = b.sent - a.sent;
+    const statuses = await Promise.all(nodes.map((node) => ask(node.child, { cmd: 'status' }, 'status')));
     return {
+      dropped: statuses.reduce((n, { status }) => n + status.dropped, 0),
       rate: (b.delivered - a.delivered) / dt,
       loss: sent > 0 ? Math.max(0, 1 - (b.delivered - a.delivered) / sent) : 0,
       nodeCpu: nodes.map((_, i) => (100 * (b.cpu[i] - a.cpu[i])) / dt),
       redisCpu: (100 * (b.redisCpu - a.redisCpu)) / dt,
+      loadCpu: (100 * (b.loadCpu - a.loadCpu)) / dt,
     };
   } finally {
     for (const child of procs) child.kill('SIGKILL');
@@ -167,7 +174,7 @@ async function redisPid(url) {
 }
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
-const cpus = (r) => `nodes CPU ${r.nodeCpu.map((c) => `${c.toFixed(0)}%`).join(' + ')}, redis ${r.redisCpu.toFixed(0)}%`;
+const cpus = (r) => `dropped by the nodes ${fmt(r.dropped)}   nodes CPU ${r.nodeCpu.map((c) => `${c.toFixed(0)}%`).join(' + ')}, redis ${r.redisCpu.toFixed(0)}%, load generators ${r.loadCpu.toFixed(0)}%`;
 try {
   console.log(`# cluster, ${SECONDS} s per run after ${WARMUP_MS} ms warm-up; node ${process.version}`);
   try {

@@ -2,7 +2,8 @@
 //   node bench/servers/hato-cluster.js redis://HOST:PORT/DB PREFIX NODE_ID
 // Redis persistence and RedisClusterBus on the same Redis (what `hato broker --cluster` runs),
 // no logging. Reports { port } over IPC once listening; answers { cmd: 'status' } with
-// { status: { up, nodes } } (nodes: the other live nodes).
+// { status: { up, nodes, dropped, droppedQoS0 } } (nodes: the other live nodes; dropped: the
+// delivery policies' drops, broker.delivery.dropped).
 import { Broker } from '@hato/broker';
 import { RedisClusterBus, RedisPersistence } from '@hato/redis';
 
