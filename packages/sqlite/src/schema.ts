@@ -6,7 +6,9 @@ import type { Database } from 'better-sqlite3';
  * that shipped: add the next one.
  *
  * One table per entity. Rows are keyed the way the broker's changes address them, so each
- * change is one statement on one primary key (WITHOUT ROWID: the row lives in that key's b-tree).
+ * change is one statement on one primary key (WITHOUT ROWID: the row lives in that key's b-tree),
+ * except messages (version 2): keyed by an id in recording order, which the adapter maps
+ * (client id, seq) to.
  */
 const MIGRATIONS: readonly string[] = [
   // 1: the first layout.
@@ -67,6 +69,34 @@ const MIGRATIONS: readonly string[] = [
     properties TEXT,
     due_at INTEGER NOT NULL
   ) WITHOUT ROWID;
+  `,
+  // 2: messages keyed by an id that grows in the order they are recorded (the adapter maps
+  // client id and seq to it in memory), not by (client_id, seq). Each turn's inserts land in
+  // the table's last pages, its deletes in its first; a session's messages recorded together
+  // get consecutive ids, so those sent or acknowledged together are one statement on a range.
+  `
+  CREATE TABLE messages_v2 (
+    id INTEGER PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    message_qos INTEGER NOT NULL,
+    message_retain INTEGER NOT NULL,
+    properties TEXT,
+    expires_at INTEGER NOT NULL,
+    origin TEXT,
+    qos INTEGER NOT NULL,
+    retain INTEGER NOT NULL,
+    subscription_ids TEXT,
+    packet_id INTEGER NOT NULL,
+    state INTEGER NOT NULL
+  );
+  INSERT INTO messages_v2 (client_id, seq, topic, payload, message_qos, message_retain, properties, expires_at, origin, qos, retain, subscription_ids, packet_id, state)
+    SELECT client_id, seq, topic, payload, message_qos, message_retain, properties, expires_at, origin, qos, retain, subscription_ids, packet_id, state
+    FROM messages ORDER BY client_id, seq;
+  DROP TABLE messages;
+  ALTER TABLE messages_v2 RENAME TO messages;
   `,
 ];
 

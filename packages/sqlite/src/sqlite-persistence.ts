@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Persistence, PersistenceChange, SessionRecord, SessionSubscription, StoredMessage, StoredOutgoing, StoredState, StoredWill } from '@hato/broker';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
@@ -33,6 +33,16 @@ export class SqliteStoreError extends Error {
 
 type Row = unknown[];
 
+/** The columns of a message row, in the order `insertPending` gives them. */
+const MESSAGE_COLUMNS = ['id', 'client_id', 'seq', 'topic', 'payload', 'message_qos', 'message_retain', 'properties', 'expires_at', 'origin', 'qos', 'retain', 'subscription_ids', 'packet_id', 'state'];
+/** Message rows a multi-row INSERT takes at most (16 x 15 values: far below SQLite's limit of 32,766). */
+const ROWS_PER_INSERT = 16;
+/** The background fsync of the WAL runs at most this often (ms); see `syncWal`. */
+const WAL_SYNC_MS = 50;
+
+/** What `commit` undoes in the id map when its transaction rolls back: (client id, seq, the id it had). */
+type IdUndo = [clientId: string, seq: number, id: number | undefined];
+
 /**
  * Persistence on SQLite (better-sqlite3, WAL): one table per entity (retained, sessions,
  * subscriptions, messages, incoming_qos2, wills), schema migrations (`schema_version`), each
@@ -43,6 +53,31 @@ export class SqlitePersistence implements Persistence {
   private readonly db: Db;
   private readonly statements: ReturnType<typeof prepare>;
   private readonly applyBatch: (batch: readonly PersistenceChange[]) => void;
+  /**
+   * The id of every row of `messages`, by client id and seq (rows are keyed by an id in
+   * recording order, see schema version 2): read at the first load or commit, then kept with
+   * every commit.
+   */
+  private ids: Map<string, Map<number, number>> | undefined;
+  private nextId = 1;
+  /** This batch's 'message' changes, by client id and seq: inserted at its end, in their last state, unless done meanwhile. */
+  private readonly pending = new Map<string, Map<number, StoredOutgoing>>();
+  /** This batch's state changes of stored rows, flat (id, packet id, state code), in order: applied at its end, in runs. */
+  private readonly updates: number[] = [];
+  /** The ids of the stored rows this batch deletes: deleted at its end, in runs of consecutive ids. */
+  private readonly deletes: number[] = [];
+  /** This batch's changes to `ids`, undone if its transaction rolls back. */
+  private readonly idUndo: IdUndo[] = [];
+  /** The values of the message rows being inserted (reused). */
+  private readonly rowValues: unknown[] = [];
+  /** `synchronous` normal: the WAL is fsync'd in the background as commits come (see `syncWal`). */
+  private readonly backgroundSync: boolean;
+  /** The WAL file, opened for `syncWal` (-1: it could not be). */
+  private walFd: number | undefined;
+  private walSyncing = false;
+  private walSyncedAt = 0;
+  /** INSERTs of 1 to ROWS_PER_INSERT message rows, prepared as needed. */
+  private readonly putMessageStatements: (Statement<unknown[]> | undefined)[] = [];
 
   /** Opens (creating it, and its directory, if absent) the store at `file`. Throws SqliteStoreError when it is unusable. */
   constructor(file: string, options: SqlitePersistenceOptions = {}) {
@@ -57,6 +92,12 @@ export class SqlitePersistence implements Persistence {
       db = new Database(this.file);
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      // Checkpoints (WAL copied into the database, both fsync'd) block the commit that runs them:
+      // every 10,000 pages (~40 MiB of WAL) rather than SQLite's 1,000, so 10x fewer of them (a
+      // busy store rewrites the same few pages, which one checkpoint copies once). Commits are as
+      // durable either way; the WAL file is cut back to 64 MiB after a checkpoint that grew it.
+      db.pragma('wal_autocheckpoint = 10000');
+      db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
       migrate(db, this.file);
       this.statements = prepare(db);
     } catch (err) {
@@ -64,8 +105,10 @@ export class SqlitePersistence implements Persistence {
       throw err instanceof SqliteStoreError ? err : new SqliteStoreError(this.file, `cannot be opened (corrupt or not a hato store?): ${(err as Error).message}`, err);
     }
     this.db = db;
+    this.backgroundSync = options.synchronous !== 'full';
     this.applyBatch = db.transaction((batch: readonly PersistenceChange[]) => {
       for (const change of batch) this.apply(change);
+      this.writeMessages();
     });
   }
 
@@ -111,22 +154,39 @@ export class SqlitePersistence implements Persistence {
       };
       record.subscriptions.push(subscription);
     }
+    // Every message row, into the id map too (rows of unknown sessions as well: a new session under their id deletes them).
+    const ids = new Map<string, Map<number, number>>();
+    let nextId = 1;
+    let unordered: Set<Building> | undefined;
     for (const row of s.allMessages.iterate() as IterableIterator<Row>) {
-      const record = sessions.get(row[0] as string);
+      const clientId = row[1] as string;
+      const seq = row[2] as number;
+      const id = row[0] as number;
+      let byClient = ids.get(clientId);
+      if (byClient === undefined) ids.set(clientId, (byClient = new Map()));
+      byClient.set(seq, id);
+      if (id >= nextId) nextId = id + 1;
+      const record = sessions.get(clientId);
       if (record === undefined) continue;
-      const message = messageFromRow(row, 2);
-      const ids = row[11] as string | null;
+      const message = messageFromRow(row, 3);
+      const subscriptionIds = row[12] as string | null;
       const entry: StoredOutgoing = {
-        seq: row[1] as number,
+        seq,
         message,
-        qos: row[9] as 0,
-        retain: row[10] === 1,
-        subscriptionIds: ids === null ? undefined : (JSON.parse(ids) as number[]),
-        packetId: row[12] as number,
-        state: stateOf(row[13] as number),
+        qos: row[10] as 0,
+        retain: row[11] === 1,
+        subscriptionIds: subscriptionIds === null ? undefined : (JSON.parse(subscriptionIds) as number[]),
+        packetId: row[13] as number,
+        state: stateOf(row[14] as number),
       };
+      const last = record.messages.at(-1) as StoredOutgoing | undefined;
+      if (last !== undefined && last.seq > seq) (unordered ??= new Set()).add(record);
       record.messages.push(entry);
     }
+    // Rows come in recording order, which is seq order within a session but for a seq recorded again.
+    for (const record of unordered ?? []) (record.messages as StoredOutgoing[]).sort((a, b) => a.seq - b.seq);
+    this.ids = ids;
+    this.nextId = nextId;
     for (const row of s.allQos2.iterate() as IterableIterator<Row>) sessions.get(row[0] as string)?.incomingQos2.push(row[1] as number);
     for (const row of s.allWills.iterate() as IterableIterator<Row>) {
       const record = sessions.get(row[0] as string);
@@ -141,7 +201,135 @@ export class SqlitePersistence implements Persistence {
 
   /** One transaction for the whole batch; returns once SQLite committed it (see `synchronous`). */
   commit(batch: readonly PersistenceChange[]): void {
-    if (batch.length !== 0) this.applyBatch(batch);
+    if (batch.length === 0) return;
+    if (this.ids === undefined) this.readIds();
+    const nextId = this.nextId;
+    try {
+      this.applyBatch(batch);
+    } catch (err) {
+      // Rolled back: so are the batch's changes to the id map.
+      const undo = this.idUndo;
+      for (let i = undo.length - 1; i >= 0; i--) {
+        const [clientId, seq, id] = undo[i]!;
+        if (id === undefined) this.ids!.get(clientId)?.delete(seq);
+        else this.idsOf(clientId).set(seq, id);
+      }
+      this.nextId = nextId;
+      throw err;
+    } finally {
+      this.pending.clear();
+      this.updates.length = 0;
+      this.deletes.length = 0;
+      this.idUndo.length = 0;
+    }
+    if (this.backgroundSync) this.syncWal();
+  }
+
+  /** The id map, from the table (a commit before any load). */
+  private readIds(): void {
+    const ids = new Map<string, Map<number, number>>();
+    let nextId = 1;
+    for (const row of this.statements.allMessageIds.iterate() as IterableIterator<Row>) {
+      const id = row[0] as number;
+      let byClient = ids.get(row[1] as string);
+      if (byClient === undefined) ids.set(row[1] as string, (byClient = new Map()));
+      byClient.set(row[2] as number, id);
+      if (id >= nextId) nextId = id + 1;
+    }
+    this.ids = ids;
+    this.nextId = nextId;
+  }
+
+  private idsOf(clientId: string): Map<number, number> {
+    const ids = this.ids!;
+    let byClient = ids.get(clientId);
+    if (byClient === undefined) ids.set(clientId, (byClient = new Map()));
+    return byClient;
+  }
+
+  /**
+   * The batch's message rows, at its end: state changes of stored rows (in order), deletes,
+   * then the 'message' changes still pending. Rows of one session recorded together have
+   * consecutive ids, and are sent and acknowledged together: a run of them is one statement.
+   * (Deleted ids are never used again, and a seq recorded again is pending: the order holds.)
+   */
+  private writeMessages(): void {
+    const s = this.statements;
+    const u = this.updates;
+    for (let i = 0; i < u.length; ) {
+      // A run: consecutive ids, consecutive packet ids, one state.
+      let j = i + 3;
+      while (j < u.length && u[j] === u[j - 3]! + 1 && u[j + 1] === u[j - 2]! + 1 && u[j + 2] === u[i + 2]) j += 3;
+      if (j === i + 3) s.updateMessageState.run(u[i + 1], u[i + 2], u[i]);
+      else s.updateMessageStates.run(u[i + 1], u[i], u[i + 2], u[i], u[j - 3]);
+      i = j;
+    }
+    const d = this.deletes;
+    if (d.length > 1) d.sort(byNumber);
+    for (let i = 0; i < d.length; ) {
+      let j = i + 1;
+      while (j < d.length && d[j] === d[j - 1]! + 1) j++;
+      if (j === i + 1) s.deleteMessage.run(d[i]);
+      else s.deleteMessages.run(d[i], d[j - 1]);
+      i = j;
+    }
+    this.insertPending();
+  }
+
+  /** The batch's 'message' changes still pending, one row each (a seq already stored keeps its row id). */
+  private insertPending(): void {
+    const values = this.rowValues;
+    let rows = 0;
+    for (const [clientId, entries] of this.pending) {
+      if (entries.size === 0) continue;
+      const byClient = this.idsOf(clientId);
+      for (const e of entries.values()) {
+        const had = byClient.get(e.seq);
+        const id = had ?? this.nextId++;
+        const m = e.message;
+        values.push(
+          id,
+          clientId,
+          e.seq,
+          m.topic,
+          blob(m.payload),
+          m.qos,
+          m.retain ? 1 : 0,
+          m.properties === undefined ? null : encodeProperties(m.properties),
+          m.expiresAt,
+          m.origin ?? null,
+          e.qos,
+          e.retain ? 1 : 0,
+          e.subscriptionIds === undefined ? null : JSON.stringify(e.subscriptionIds),
+          e.packetId,
+          stateCode(e.state),
+        );
+        if (had === undefined) {
+          byClient.set(e.seq, id);
+          this.idUndo.push([clientId, e.seq, undefined]);
+        }
+        if (++rows === ROWS_PER_INSERT) {
+          this.putMessages(rows).run(values);
+          values.length = 0;
+          rows = 0;
+        }
+      }
+    }
+    if (rows !== 0) {
+      this.putMessages(rows).run(values);
+      values.length = 0;
+    }
+  }
+
+  /** The INSERT of `rows` message rows (one statement a row costs more than its row: its call, its step). */
+  private putMessages(rows: number): Statement<unknown[]> {
+    let statement = this.putMessageStatements[rows];
+    if (statement === undefined) {
+      const row = `(${new Array(MESSAGE_COLUMNS.length).fill('?').join(', ')})`;
+      statement = this.db.prepare(`INSERT OR REPLACE INTO messages (${MESSAGE_COLUMNS.join(', ')}) VALUES ${new Array(rows).fill(row).join(', ')}`);
+      this.putMessageStatements[rows] = statement;
+    }
+    return statement;
   }
 
   private apply(change: PersistenceChange): void {
@@ -174,33 +362,38 @@ export class SqlitePersistence implements Persistence {
       case 'unsubscribe':
         s.deleteSubscription.run(change.clientId, change.topicFilter);
         return;
+      // Messages: folded within the batch (a message recorded then moved on is inserted once,
+      // in its last state; one recorded and done is not written at all), addressed by row id.
       case 'message': {
-        const e = change.entry;
-        const m = e.message;
-        s.putMessage.run(
-          change.clientId,
-          e.seq,
-          m.topic,
-          blob(m.payload),
-          m.qos,
-          m.retain ? 1 : 0,
-          m.properties === undefined ? null : encodeProperties(m.properties),
-          m.expiresAt,
-          m.origin ?? null,
-          e.qos,
-          e.retain ? 1 : 0,
-          e.subscriptionIds === undefined ? null : JSON.stringify(e.subscriptionIds),
-          e.packetId,
-          stateCode(e.state),
-        );
+        stateCode(change.entry.state); // a bad state fails the batch here, as the other changes would
+        let entries = this.pending.get(change.clientId);
+        if (entries === undefined) this.pending.set(change.clientId, (entries = new Map()));
+        entries.set(change.entry.seq, change.entry);
         return;
       }
-      case 'message-state':
-        s.updateMessageState.run(change.packetId, stateCode(change.state), change.clientId, change.seq);
+      case 'message-state': {
+        const code = stateCode(change.state);
+        const entries = this.pending.get(change.clientId);
+        const entry = entries?.get(change.seq);
+        if (entry !== undefined) {
+          entries!.set(change.seq, { ...entry, packetId: change.packetId, state: change.state });
+          return;
+        }
+        const id = this.ids!.get(change.clientId)?.get(change.seq);
+        if (id !== undefined) this.updates.push(id, change.packetId, code);
         return;
-      case 'message-done':
-        s.deleteMessage.run(change.clientId, change.seq);
+      }
+      case 'message-done': {
+        this.pending.get(change.clientId)?.delete(change.seq);
+        const byClient = this.ids!.get(change.clientId);
+        const id = byClient?.get(change.seq);
+        if (id !== undefined) {
+          this.deletes.push(id);
+          byClient!.delete(change.seq);
+          this.idUndo.push([change.clientId, change.seq, id]);
+        }
         return;
+      }
       case 'qos2-received':
         s.putQos2.run(change.clientId, change.packetId);
         return;
@@ -221,14 +414,57 @@ export class SqlitePersistence implements Persistence {
   private deleteSessionRows(clientId: string): void {
     const s = this.statements;
     s.deleteSubscriptions.run(clientId);
-    s.deleteMessages.run(clientId);
+    this.pending.delete(clientId);
+    const byClient = this.ids!.get(clientId);
+    if (byClient !== undefined) {
+      for (const [seq, id] of byClient) {
+        this.deletes.push(id);
+        this.idUndo.push([clientId, seq, id]);
+      }
+      byClient.clear();
+    }
     s.deleteAllQos2.run(clientId);
     s.deleteWill.run(clientId);
+  }
+
+  /**
+   * With `synchronous` normal a commit is written to the WAL, not fsync'd; a checkpoint (every
+   * 10,000 pages) fsyncs the WAL before it copies it, and that fsync, which flushes everything
+   * written since the last one, blocked the commit that ran it for tens of milliseconds. The WAL
+   * is fsync'd in the background instead (libuv's thread pool, at most one at a time, at most
+   * every WAL_SYNC_MS while commits come), so that the checkpoint finds little left to flush.
+   * Only an earlier flush: what a commit guarantees is unchanged, and an error here is left to
+   * SQLite's own fsync at the checkpoint.
+   */
+  private syncWal(): void {
+    if (this.walSyncing) return;
+    const now = performance.now();
+    if (now - this.walSyncedAt < WAL_SYNC_MS) return;
+    if (this.walFd === undefined) {
+      try {
+        this.walFd = openSync(`${this.file}-wal`, 'r');
+      } catch {
+        this.walFd = -1;
+      }
+    }
+    if (this.walFd < 0) return;
+    this.walSyncing = true;
+    this.walSyncedAt = now;
+    fdatasync(this.walFd, () => {
+      this.walSyncing = false;
+      if (!this.db.open) this.closeWal();
+    });
+  }
+
+  private closeWal(): void {
+    if (this.walFd !== undefined && this.walFd >= 0) closeSync(this.walFd);
+    this.walFd = -1;
   }
 
   close(): void {
     if (!this.db.open) return;
     this.db.close();
+    if (!this.walSyncing) this.closeWal();
   }
 }
 
@@ -239,8 +475,9 @@ function prepare(db: Db) {
     allSessions: raw('SELECT client_id, expiry_interval, disconnected_at FROM sessions'),
     allSubscriptions: raw('SELECT client_id, topic_filter, qos, no_local, retain_as_published, retain_handling, subscription_id, share_group FROM subscriptions'),
     allMessages: raw(
-      'SELECT client_id, seq, topic, payload, message_qos, message_retain, properties, expires_at, origin, qos, retain, subscription_ids, packet_id, state FROM messages ORDER BY client_id, seq',
+      'SELECT id, client_id, seq, topic, payload, message_qos, message_retain, properties, expires_at, origin, qos, retain, subscription_ids, packet_id, state FROM messages ORDER BY id',
     ),
+    allMessageIds: raw('SELECT id, client_id, seq FROM messages'),
     allQos2: raw('SELECT client_id, packet_id FROM incoming_qos2'),
     allWills: raw('SELECT client_id, topic, payload, qos, retain, properties, due_at FROM wills'),
     putRetained: db.prepare('INSERT OR REPLACE INTO retained (topic, payload, qos, retain, properties, expires_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -253,12 +490,10 @@ function prepare(db: Db) {
     ),
     deleteSubscription: db.prepare('DELETE FROM subscriptions WHERE client_id = ? AND topic_filter = ?'),
     deleteSubscriptions: db.prepare('DELETE FROM subscriptions WHERE client_id = ?'),
-    putMessage: db.prepare(
-      'INSERT OR REPLACE INTO messages (client_id, seq, topic, payload, message_qos, message_retain, properties, expires_at, origin, qos, retain, subscription_ids, packet_id, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
-    updateMessageState: db.prepare('UPDATE messages SET packet_id = ?, state = ? WHERE client_id = ? AND seq = ?'),
-    deleteMessage: db.prepare('DELETE FROM messages WHERE client_id = ? AND seq = ?'),
-    deleteMessages: db.prepare('DELETE FROM messages WHERE client_id = ?'),
+    updateMessageState: db.prepare('UPDATE messages SET packet_id = ?, state = ? WHERE id = ?'),
+    updateMessageStates: db.prepare('UPDATE messages SET packet_id = ? + (id - ?), state = ? WHERE id >= ? AND id <= ?'),
+    deleteMessage: db.prepare('DELETE FROM messages WHERE id = ?'),
+    deleteMessages: db.prepare('DELETE FROM messages WHERE id >= ? AND id <= ?'),
     putQos2: db.prepare('INSERT OR IGNORE INTO incoming_qos2 (client_id, packet_id) VALUES (?, ?)'),
     deleteQos2: db.prepare('DELETE FROM incoming_qos2 WHERE client_id = ? AND packet_id = ?'),
     deleteAllQos2: db.prepare('DELETE FROM incoming_qos2 WHERE client_id = ?'),
@@ -266,6 +501,8 @@ function prepare(db: Db) {
     deleteWill: db.prepare('DELETE FROM wills WHERE client_id = ?'),
   };
 }
+
+const byNumber = (a: number, b: number): number => a - b;
 
 /** A message from the seven columns (topic, payload, qos, retain, properties, expiresAt, origin) at `at`. */
 function messageFromRow(row: Row, at: number): StoredMessage {
