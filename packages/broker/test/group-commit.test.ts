@@ -187,7 +187,7 @@ describe('group commit', () => {
     expect(b.broker.metrics.persistenceErrors).toBeGreaterThan(errors);
     // What hp published is stored for the offline 'durable' session: it gets it on reconnect.
     const { client: durable } = await RawClient.connect(b.port, { clientId: 'durable', clean: false });
-    const delivered = await durable.next('publish');
+    const delivered = (await durable.next('publish')) as mqttPacket.IPublishPacket;
     expect(delivered.topic).toBe('gc/x');
     durable.destroy();
     hp.destroy();
