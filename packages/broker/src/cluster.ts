@@ -9,6 +9,57 @@ import type { Persistence, SessionRecord } from './ports/persistence.js';
 import { RemoteInterest } from './routing/remote-interest.js';
 import type { Router } from './routing/router.js';
 import type { ShareGroup } from './routing/subscription-trie.js';
+import type { AckHolder } from './session/delivery.js';
+
+/** As long as a node's publishers' acks wait for another node's queues (as for a client's, Connection). */
+const HOLD_LIMIT_MS = 1000;
+
+/**
+ * On the receiving node, another node whose messages are being routed here: when they fill a
+ * local session's queue over its high-water mark, Delivery holds "its acks" as it would a
+ * client's: the node is told (`flow`), and holds its own publishers' acks for what it sends
+ * here, until the queues drain or HOLD_LIMIT_MS passes (then those sessions count as stalled).
+ */
+class RemoteSender implements AckHolder {
+  readonly nodeId: string;
+  private readonly cluster: Cluster;
+  private readonly held = new Set<object>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(cluster: Cluster, nodeId: string) {
+    this.cluster = cluster;
+    this.nodeId = nodeId;
+  }
+
+  holdAcks(key: object): void {
+    if (this.held.size === 0) {
+      this.cluster.bus.flow(this.nodeId, true);
+      this.timer = setTimeout(expireRemoteHold, HOLD_LIMIT_MS, this);
+      this.timer.unref();
+    }
+    this.held.add(key);
+  }
+
+  releaseAcks(key: object): void {
+    if (!this.held.delete(key) || this.held.size !== 0) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.cluster.bus.flow(this.nodeId, false);
+  }
+
+  /** @internal the hold ran out: the sessions count as stalled (Delivery), the node may send again. */
+  expire(): void {
+    this.timer = undefined;
+    const keys = [...this.held];
+    this.held.clear();
+    this.cluster.holdExpired(this, keys);
+    this.cluster.bus.flow(this.nodeId, false);
+  }
+}
+
+function expireRemoteHold(sender: RemoteSender): void {
+  sender.expire();
+}
 
 /** What `broker.cluster` tells: this node, whether its link to the others is up, the others. */
 export interface ClusterStatus {
@@ -40,6 +91,12 @@ export class Cluster implements ClusterNode {
   private readonly broker: Broker;
   /** Share group key → round-robin position over [this node, ...nodes with members]. */
   private readonly turns = new Map<string, number>();
+  /** Other nodes whose messages are routed here (see RemoteSender). */
+  private readonly senders = new Map<string, RemoteSender>();
+  /** Nodes whose queues our messages fill: the publishers whose acks wait for each (see `flow`). */
+  private readonly pressured = new Map<string, Set<AckHolder>>();
+  /** One key per node in a publisher's held acks (Connection.holdAcks). */
+  private readonly holdKeys = new Map<string, object>();
   /** The last interest change announced: SUBACK waits for it (the other nodes know before the client does). */
   private interestAnnounced: Promise<void> | undefined;
 
@@ -103,6 +160,45 @@ export class Cluster implements ClusterNode {
     for (const [key, nodes] of found.shares) addShare(nodes[this.turn(key, nodes.length)]!, key);
     for (const [node, target] of targets) this.bus.send(node, { message, direct: target.direct, shares: target.shares });
     this.broker.metrics.clusterMessagesOut += targets.size;
+    if (this.pressured.size !== 0 && message.qos !== 0) this.holdPublisher(targets.keys());
+  }
+
+  /** The client publishing now sent to nodes whose queues are full: its acks wait (as for a local full queue). */
+  private holdPublisher(nodes: Iterable<string>): void {
+    const publisher = this.broker.delivery.publisher;
+    if (publisher === undefined || publisher instanceof RemoteSender) return;
+    for (const node of nodes) {
+      const holding = this.pressured.get(node);
+      if (holding === undefined || holding.has(publisher)) continue;
+      holding.add(publisher);
+      let key = this.holdKeys.get(node);
+      if (key === undefined) {
+        key = { node };
+        this.holdKeys.set(node, key);
+      }
+      publisher.holdAcks(key);
+    }
+  }
+
+  /** @internal a RemoteSender's hold ran out. */
+  holdExpired(sender: RemoteSender, keys: readonly object[]): void {
+    this.broker.delivery.holdExpired(sender, keys);
+  }
+
+  flow(from: string, held: boolean): void {
+    if (held) {
+      if (!this.pressured.has(from)) this.pressured.set(from, new Set());
+      return;
+    }
+    this.releasePressure(from);
+  }
+
+  private releasePressure(node: string): void {
+    const holding = this.pressured.get(node);
+    if (holding === undefined) return;
+    this.pressured.delete(node);
+    const key = this.holdKeys.get(node)!;
+    for (const publisher of holding) publisher.releaseAcks(key);
   }
 
   private turn(key: string, candidates: number): number {
@@ -158,15 +254,24 @@ export class Cluster implements ClusterNode {
 
   // ClusterNode: what the bus hands over.
 
-  deliver(envelope: ClusterEnvelope): void {
+  deliver(envelope: ClusterEnvelope, from: string): void {
     this.broker.metrics.clusterMessagesIn++;
     const message = envelope.message instanceof Message ? envelope.message : Message.restore(envelope.message);
+    const delivery = this.broker.delivery;
+    let sender = this.senders.get(from);
+    if (sender === undefined) {
+      sender = new RemoteSender(this, from);
+      this.senders.set(from, sender);
+    }
+    delivery.publisher = sender;
     try {
       this.broker.router.routeFromCluster(message, envelope.direct, envelope.shares);
     } catch (err) {
       // A hook that throws while routing (authorizeDelivery, chooseSharedMember) costs this message only.
       this.broker.metrics.internalErrors++;
       this.broker.options.logger.error({ err, topic: message.topic }, 'cluster: routing a message from another node failed');
+    } finally {
+      delivery.publisher = undefined;
     }
   }
 
@@ -191,6 +296,9 @@ export class Cluster implements ClusterNode {
 
   nodeLeft(nodeId: string, reason: 'left' | 'dead'): void {
     this.remote.removeNode(nodeId);
+    this.releasePressure(nodeId);
+    this.holdKeys.delete(nodeId);
+    this.senders.delete(nodeId);
     this.broker.options.logger[reason === 'dead' ? 'warn' : 'info']({ node: nodeId, reason }, 'cluster: node left');
     this.broker.emit('nodeLeft', nodeId, reason);
   }

@@ -98,7 +98,7 @@ export class Connection implements Client, WheelEntry, CommitWaiter {
   /** @internal */
   wheelDue = 0;
   /** Online sessions whose full queue holds this client's PUBACK/PUBREC (flow control, see Delivery). */
-  private ackHolds: Session[] | undefined;
+  private ackHolds: object[] | undefined;
   /** Acks held back, in order [MQTT-4.6.0-2]: packetId | reasonCode << 16 | PUBREC_FLAG. */
   private heldAcks: number[] | undefined;
   /**
@@ -373,13 +373,13 @@ export class Connection implements Client, WheelEntry, CommitWaiter {
   }
 
   /** Delivery: `session` is over its high-water mark because of this client; hold its acks. */
-  holdAcks(session: Session): void {
+  holdAcks(session: object): void {
     (this.ackHolds ??= []).push(session);
     if (this.holdTimer === undefined) this.holdTimer = setTimeout(holdTimerFired, HOLD_LIMIT_MS, this);
   }
 
   /** Delivery: `session` drained; once no session holds this client, its held acks go out. */
-  releaseAcks(session: Session): void {
+  releaseAcks(session: object): void {
     const holds = this.ackHolds;
     const index = holds === undefined ? -1 : holds.indexOf(session);
     if (index === -1) return;

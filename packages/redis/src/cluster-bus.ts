@@ -33,6 +33,7 @@ const RETAIN = 2;
 const UNRETAIN = 3;
 const RELEASE = 4;
 const RELEASED = 5;
+const FLOW = 6;
 
 const MAXLEN = '10000';
 
@@ -353,6 +354,10 @@ export class RedisClusterBus implements ClusterBus {
     this.queue(nodeId, MESSAGE, body, envelope.message.qos === 0);
   }
 
+  flow(nodeId: string, held: boolean): void {
+    if (this.live.has(nodeId)) this.queue(nodeId, FLOW, Buffer.from([held ? 1 : 0]), false);
+  }
+
   broadcastRetained(change: ClusterRetainedChange): void {
     const body = change.op === 'retain' ? encodeMessage(change.message) : Buffer.from(change.topic);
     for (const node of this.live) this.queue(node, change.op === 'retain' ? RETAIN : UNRETAIN, body, false);
@@ -396,7 +401,7 @@ export class RedisClusterBus implements ClusterBus {
     const cmd = this.cmd!;
     for (const [node, box] of outbox) {
       const data = box.records.length === 1 ? box.records[0]! : Buffer.concat(box.records, box.bytes);
-      cmd.xadd(this.k.inbox(node), 'MAXLEN', '~', MAXLEN, '*', 'b', data).catch(() => {
+      cmd.xadd(this.k.inbox(node), 'MAXLEN', '~', MAXLEN, '*', 'n', this.nodeId, 'b', data).catch(() => {
         // Not sent (the link went down meanwhile): back in the outbox, in front.
         const now = this.outbox.get(node);
         const merged = { records: [data, ...(now?.records ?? [])], bytes: data.length + (now?.bytes ?? 0) };
@@ -424,15 +429,18 @@ export class RedisClusterBus implements ClusterBus {
       for (const [, entries] of reply) {
         for (const [id, fields] of entries) {
           this.lastRead = id.toString();
+          let from = '';
           for (let i = 0; i + 1 < fields.length; i += 2) {
-            if (fields[i]!.toString() === 'b') this.receive(fields[i + 1]!);
+            const field = fields[i]!.toString();
+            if (field === 'n') from = fields[i + 1]!.toString();
+            else if (field === 'b') this.receive(fields[i + 1]!, from);
           }
         }
       }
     }
   }
 
-  private receive(data: Buffer): void {
+  private receive(data: Buffer, from: string): void {
     const node = this.node;
     if (node === undefined) return;
     let at = 0;
@@ -452,11 +460,12 @@ export class RedisClusterBus implements ClusterBus {
             (shares ??= []).push(body.toString('utf8', p + 2, p + 2 + n));
             p += 2 + n;
           }
-          node.deliver({ message: decodeMessage(body.subarray(p)), direct, shares });
+          node.deliver({ message: decodeMessage(body.subarray(p)), direct, shares }, from);
         } else if (type === RETAIN) node.retainedChanged({ op: 'retain', message: decodeMessage(body) });
         else if (type === UNRETAIN) node.retainedChanged({ op: 'unretain', topic: body.toString() });
         else if (type === RELEASE) this.onRelease(body);
         else if (type === RELEASED) this.requests.get(body.readUInt32BE(0))?.();
+        else if (type === FLOW) node.flow(from, body[0] === 1);
       } catch (err) {
         this.logger?.error({ err }, 'cluster: a record from another node cannot be read');
       }

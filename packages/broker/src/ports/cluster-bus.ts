@@ -26,8 +26,14 @@ export interface OrphanWill {
  * choice, takeover, wills) stay in the core; the bus only moves bytes and keeps membership.
  */
 export interface ClusterNode {
-  /** A message from another node, for this node's subscribers. */
-  deliver(envelope: ClusterEnvelope): void;
+  /** A message from node `from`, for this node's subscribers. */
+  deliver(envelope: ClusterEnvelope, from: string): void;
+  /**
+   * Flow control across nodes: node `from` has queues that messages from this node filled
+   * (`held`), or they drained. While held, this node holds its publishers' acks for what it
+   * sends there, as it does for a full queue of its own.
+   */
+  flow(from: string, held: boolean): void;
   retainedChanged(change: ClusterRetainedChange): void;
   /**
    * Another node's interest: its first subscription to `filter` (a share group as
@@ -71,6 +77,8 @@ export interface ClusterBus {
   /** This node's first subscription to `filter` came, or its last went. Resolves once others can know. */
   setInterest(filter: string, present: boolean): void | Promise<void>;
   send(nodeId: string, envelope: ClusterEnvelope): void;
+  /** Tells `nodeId` its messages fill queues here (`held`), or no more (see `ClusterNode.flow`). */
+  flow(nodeId: string, held: boolean): void;
   /** To every other node. */
   broadcastRetained(change: ClusterRetainedChange): void;
   /**
@@ -97,6 +105,7 @@ export class LocalClusterBus implements ClusterBus {
   }
   setInterest(_filter: string, _present: boolean): void {}
   send(_nodeId: string, _envelope: ClusterEnvelope): void {}
+  flow(_nodeId: string, _held: boolean): void {}
   broadcastRetained(_change: ClusterRetainedChange): void {}
   claim(_clientId: string, _cleanStart: boolean): Promise<void> {
     return Promise.resolve();

@@ -3,6 +3,7 @@ import type { Connection } from '../connection.js';
 import type { MemoryBudget } from '../memory-budget.js';
 import type { Message } from '../message.js';
 import type { ResolvedOptions } from '../options.js';
+import type { ReadHold } from '../read-hold.js';
 import type { ShareGroup } from '../routing/subscription-trie.js';
 import type { Outgoing, OutgoingState, Session, SessionSubscription } from './session.js';
 import { aliasedPublish } from './topic-alias-out.js';
@@ -27,18 +28,29 @@ import { aliasedPublish } from './topic-alias-out.js';
  * - Broker memory budget: while its usage is over the QoS 0 mark, QoS 0 deliveries are
  *   dropped and counted (MemoryBudget; admission of incoming PUBLISH is the publish handler's).
  */
+/**
+ * Whose acks a filling queue holds back: a client (Connection), or, on a node of a cluster,
+ * another node whose messages are being routed here (it holds its own publishers' acks).
+ */
+export interface AckHolder {
+  holdAcks(key: object): void;
+  releaseAcks(key: object): void;
+  /** A client's reading, paused by QoS 0 back-pressure; undefined for another node. */
+  readonly readHold?: ReadHold | undefined;
+}
+
 export class Delivery {
   private readonly options: ResolvedOptions;
   private readonly memory: MemoryBudget;
   /** Messages dropped by the slow-consumer and queue policies, all sessions. */
   dropped = 0;
-  /** The client whose PUBLISH is being routed (set by the publish handler), else undefined. */
-  publisher: Connection | undefined;
+  /** The client whose PUBLISH is being routed (set by the publish handler), or the node a cluster message came from. */
+  publisher: AckHolder | undefined;
   private readonly highWaterMessages: number;
   private readonly highWaterBytes: number;
   private readonly lowWaterMessages: number;
   /** Publishers whose acks are held, by the online session whose queue they filled. */
-  private readonly holders = new Map<Session, Connection[]>();
+  private readonly holders = new Map<Session, AckHolder[]>();
   private readonly stalled = new WeakSet<Session>();
   /** Sessions added to `stalled` and not yet removed (may overcount ones collected since). */
   private stalledCount = 0;
@@ -67,7 +79,7 @@ export class Delivery {
       if (backlog !== 0) {
         // Over the high-water mark: the publisher stops reading until this socket drains (ReadHold).
         const publisher = this.publisher;
-        if (publisher !== undefined) connection.readHold.hold(publisher.readHold);
+        if (publisher?.readHold !== undefined) connection.readHold.hold(publisher.readHold);
         if (backlog === 2) {
           connection.droppedMessages++;
           this.dropped++;
@@ -167,7 +179,7 @@ export class Delivery {
   }
 
   /** Holds the acks of `publisher` until `session` drains (see the class comment). */
-  private hold(publisher: Connection, session: Session): void {
+  private hold(publisher: AckHolder, session: Session): void {
     if (this.stalled.has(session)) return;
     let list = this.holders.get(session);
     if (list === undefined) {
@@ -188,8 +200,9 @@ export class Delivery {
   }
 
   /** A publisher waited HOLD_LIMIT_MS for these sessions: they count as stalled until they drain. */
-  holdExpired(publisher: Connection, sessions: Session[]): void {
-    for (const session of sessions) {
+  holdExpired(publisher: AckHolder, sessions: readonly object[]): void {
+    for (const key of sessions) {
+      const session = key as Session;
       const list = this.holders.get(session);
       if (list === undefined) continue;
       if (!this.stalled.has(session)) {
