@@ -186,23 +186,23 @@ export class RedisClusterBus implements ClusterBus {
     }
     const [now, flat] = reply;
     const cutoff = now - this.options.deadAfterMs;
+    // Only once this node has been up for deadAfterMs does an old heartbeat mean dead: after
+    // an outage every node's is old until it beats again, and a node dropped from `live` too
+    // early would miss the messages meant for it.
+    const settled = Date.now() - this.upSince >= this.options.deadAfterMs;
     const seen = new Set<string>();
     for (let i = 0; i < flat.length; i += 2) {
       const id = flat[i]!;
       if (id === this.nodeId) continue;
       const score = Number(flat[i + 1]);
-      if (score >= cutoff) {
+      if (score >= cutoff || (!settled && score > 0)) {
         seen.add(id);
         if (!this.live.has(id)) {
           this.live.add(id);
           this.node?.nodeJoined(id);
           void this.resync(id);
         }
-      } else if (Date.now() - this.upSince >= this.options.deadAfterMs) {
-        // Only once this node has itself been up for as long: after an outage every node's
-        // heartbeat is old until it beats again.
-        void this.reap(id, cutoff);
-      }
+      } else if (settled) void this.reap(id, cutoff);
     }
     for (const id of [...this.live]) {
       if (seen.has(id)) continue;
