@@ -289,8 +289,8 @@ export class Cluster implements ClusterNode {
     this.remote.removeNode(nodeId);
   }
 
+  // Membership and link changes are events; the application (the hato CLI) logs them.
   nodeJoined(nodeId: string): void {
-    this.broker.options.logger.info({ node: nodeId }, 'cluster: node joined');
     this.broker.emit('nodeJoined', nodeId);
   }
 
@@ -299,7 +299,6 @@ export class Cluster implements ClusterNode {
     this.releasePressure(nodeId);
     this.holdKeys.delete(nodeId);
     this.senders.delete(nodeId);
-    this.broker.options.logger[reason === 'dead' ? 'warn' : 'info']({ node: nodeId, reason }, 'cluster: node left');
     this.broker.emit('nodeLeft', nodeId, reason);
   }
 
@@ -351,9 +350,6 @@ export class Cluster implements ClusterNode {
   }
 
   linkChanged(up: boolean, err?: unknown): void {
-    const logger = this.broker.options.logger;
-    if (up) logger.info({ node: this.bus.nodeId }, 'cluster: link to the other nodes is up');
-    else logger.warn({ node: this.bus.nodeId, err }, 'cluster: link to the other nodes is down; serving local clients only');
     if (up) this.broker.emit('clusterUp');
     else this.broker.emit('clusterDown', err);
   }
