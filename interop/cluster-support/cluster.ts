@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { parsePrometheus } from '@hato/testkit';
 import mqtt, { type IClientOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import { HATO_CLI, type HatoProcess, startHato } from '../client-support/hato-cli.js';
 
@@ -39,15 +40,6 @@ export function requireBuiltCli(): void {
   if (!existsSync(HATO_CLI)) throw new Error(`${HATO_CLI} is missing: run npm run build first (the cluster tests run the built hato CLI)`);
 }
 
-function parsePrometheus(text: string): Map<string, number> {
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    values.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return values;
-}
 
 /** Nodes, clients and directories of one test, all ended by `cleanup()`. */
 export class ClusterHarness {

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker } from '@hato/broker';
+import { parsePrometheus } from '@hato/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mosquittoPub, mosquittoSub, type SubProcess } from '../../../interop/mosquitto-cli.js';
 import { startAdmin, startSys } from '../src/observability/index.js';
@@ -79,15 +80,6 @@ describe('$SYS/broker topics', () => {
   });
 });
 
-function parsePrometheus(text: string): Map<string, number> {
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    values.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return values;
-}
 
 describe('admin HTTP listener', () => {
   it('/metrics reports the traffic mosquitto clients made; /healthz; /readyz follows isReady', async () => {

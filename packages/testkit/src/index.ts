@@ -66,3 +66,4 @@ export { sleep, TimeoutError, waitUntil, withTimeout } from './timeout.js';
 export { type PersistenceFactory, persistenceContract } from './persistence-contract.js';
 export { type RedisServer, type RedisServerOptions, redisServerBinary, startRedisServer } from './redis-server.js';
 export { useRedisServer } from './redis-suite.js';
+export { parsePrometheus } from './prometheus.js';
