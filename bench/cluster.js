@@ -1,23 +1,29 @@
 // `npm run bench` cluster section (issue 11): hato nodes joined through Redis, in one run.
 //
-// 1. pairs: 20 publisher/subscriber pairs, QoS 1, 64 B, clean sessions. The same four load
-//    processes (2 publishers, 2 subscribers, 10 pairs each) against 1 node, then split across
-//    2 nodes: the publisher and subscriber of a pair on the same node, pairs half on each.
-//    msg/s delivered and the ratio 2 nodes / 1 node (goal ≥ 1.5x).
+// 1. pairs: 20 publisher/subscriber pairs, QoS 1, 64 B, clean sessions, closed loop: each
+//    publisher keeps WINDOW messages unacknowledged (the next one on each PUBACK). The load is
+//    bench/load/pairs.c (compiled here with cc): one single-threaded C process, so that on 2
+//    cores the load costs little next to the nodes (Node load processes took about a third of
+//    a core per 100k msg/s and left no core for a second node). 1 node: every pair on node A;
+//    2 nodes: the pairs half on each, the publisher and subscriber of a pair on the same node.
+//    msg/s delivered and the ratio 2 nodes / 1 node (goal ≥ 1.5x). WINDOW is chosen so that one
+//    node is saturated (its CPU near 100%): more in flight than one node serves.
 // 2. cross-node hop: the 20 pairs with every publisher on node A and every subscriber on
 //    node B (each message goes through Redis), msg/s.
 // 3. latency of one QoS 1 message publisher → subscriber (bench/load/latency.c, open loop at a
 //    modest rate): both on node A, then publisher on A and subscriber on B; p50/p99 in µs.
 //
-// The machine's other work shows in the CPU figures printed with each run (nodes, redis-server,
-// load generators): on 2 cores the 4 load processes compete with the 2 nodes.
+// Each line prints the CPU of every process over the measured seconds (nodes, redis-server, the
+// load generator): the machine's other work shows there.
 //
 // Every node is a Node process (bench/servers/hato-cluster.js: Redis persistence and
 // RedisClusterBus on the same Redis, as `hato broker --cluster` runs) on a redis-server started
 // here (127.0.0.1, free port, temp dir, appendonly yes, appendfsync everysec); each run has a
-// key prefix of its own. Without redis-server the section is left out, with a line that says so.
+// key prefix of its own. Without redis-server the section is left out, with a line that says so;
+// without a C compiler, the pairs, cross-node and latency runs are.
 //
-//   node bench/cluster.js [--seconds 5] [--parts pairs,cross,latency] [--rate 500] [--latency-seconds 5]
+//   node bench/cluster.js [--seconds 5] [--parts pairs,cross,latency] [--window 64]
+//                         [--rate 500] [--latency-seconds 5]
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,13 +38,16 @@ const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: process.env.BENCH_SECONDS ?? '5' },
     parts: { type: 'string', default: 'pairs,cross,latency' },
+    // Per pair: 20 × 64 in flight saturate one node (its CPU near 100%) on the 2-core machine.
+    window: { type: 'string', default: '64' },
     rate: { type: 'string', default: '500' },
     'latency-seconds': { type: 'string', default: '5' },
   },
 });
 const SECONDS = Number(args.seconds);
-const WARMUP_MS = 1000;
+const WARMUP_S = 1;
 const PAIRS = 20;
+const WINDOW = Number(args.window);
 const parts = args.parts.split(',');
 const dir = mkdtempSync(join(tmpdir(), 'hato-bench-cluster-'));
 
@@ -67,86 +76,63 @@ async function startNodes(count) {
   return nodes;
 }
 
-const topicsOf = (from, to) => Array.from({ length: to - from }, (_, i) => `bench/pair/${from + i}`);
-
 /**
- * The pairs load: `groups` of { pubPort, subPort, topics }, one publisher process and one
- * subscriber process per group; msg/s delivered over SECONDS after the warm-up.
+ * bench/load/pairs.c: PAIRS pairs, pair i's publisher on pubPorts[i % n] and its subscriber on
+ * subPorts[i % m]; CPU of the nodes and redis-server sampled when the generator starts and
+ * stops counting (it says so on stderr). → its JSON line (delivered, published, lost, cpu_pct,
+ * groups) with dropped (the nodes' delivery policies), nodeCpu and redisCpu (%).
  */
-async function runPairs(nodes, groups) {
-  const procs = [];
-  try {
-    const pubs = [];
-    const subs = [];
-    for (const [g, group] of groups.entries()) {
-      const sub = fork(join(here, 'load', 'subscriber.js'));
-      const pub = fork(join(here, 'load', 'publisher.js'));
-      procs.push(sub, pub);
-      subs.push(sub);
-      pubs.push(pub);
-      await ask(sub, { cmd: 'start', port: group.subPort, topics: group.topics, qos: 1, prefix: `sub${g}` }, 'ready');
-      await ask(pub, { cmd: 'open', port: group.pubPort, topics: group.topics, qos: 1, payloadSize: 64, prefix: `pub${g}` }, 'ready');
+async function runPairs(binary, nodes, pubPorts, subPorts) {
+  const argv = ['127.0.0.1', pubPorts.join(','), PAIRS, WINDOW, SECONDS, WARMUP_S, 1, 64, subPorts.join(',')].map(String);
+  const child = spawn(binary, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const sample = () => ({ t: performance.now(), cpu: nodes.map((node) => cpuSeconds(node.pid)), redisCpu: cpuSeconds(redis.pid) });
+  let a;
+  let b;
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  child.stderr.on('data', (chunk) => {
+    err += chunk;
+    for (let i = err.indexOf('\n'); i >= 0; i = err.indexOf('\n')) {
+      const line = err.slice(0, i);
+      err = err.slice(i + 1);
+      if (line === 'pairs: counting') a = sample();
+      else if (line === 'pairs: stopped') b = sample();
+      else process.stderr.write(`${line}\n`);
     }
-    // The subscriptions of one node known to the others before the clock starts.
-    await sleep(500);
-    for (const pub of pubs) pub.send({ cmd: 'go' });
-    await sleep(WARMUP_MS);
-    const snap = async () => {
-      const [sent, delivered] = await Promise.all([
-        Promise.all(pubs.map((p) => ask(p, { cmd: 'count' }, 'count'))),
-        Promise.all(subs.map((s) => ask(s, { cmd: 'count' }, 'count'))),
-      ]);
-      return {
-        t: performance.now(),
-        sent: sent.reduce((a, c) => a + c.count, 0),
-        delivered: delivered.reduce((a, c) => a + c.count, 0),
-        loadCpu: [...sent, ...delivered].reduce((a, c) => a + c.cpuMicros, 0) / 1e6,
-        cpu: nodes.map((node) => cpuSeconds(node.pid)),
-        redisCpu: cpuSeconds(redis.pid),
-      };
-    };
-    const a = await snap();
-    await sleep(SECONDS * 1000);
-    const b = await snap();
-    const dt = (b.t - a.t) / 1000;
-    const sent = b.sent - a.sent;
-    const statuses = await Promise.all(nodes.map((node) => ask(node.child, { cmd: 'status' }, 'status')));
-    return {
-      dropped: statuses.reduce((n, { status }) => n + status.dropped, 0),
-      rate: (b.delivered - a.delivered) / dt,
-      loss: sent > 0 ? Math.max(0, 1 - (b.delivered - a.delivered) / sent) : 0,
-      nodeCpu: nodes.map((_, i) => (100 * (b.cpu[i] - a.cpu[i])) / dt),
-      redisCpu: (100 * (b.redisCpu - a.redisCpu)) / dt,
-      loadCpu: (100 * (b.loadCpu - a.loadCpu)) / dt,
-    };
-  } finally {
-    for (const child of procs) child.kill('SIGKILL');
-  }
+  });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0 || a === undefined || b === undefined) throw new Error(`pairs load generator exited ${code}: ${out}${err}`);
+  const r = JSON.parse(out.trim());
+  const dt = (b.t - a.t) / 1000;
+  const statuses = await Promise.all(nodes.map((node) => ask(node.child, { cmd: 'status' }, 'status')));
+  return {
+    ...r,
+    dropped: statuses.reduce((n, { status }) => n + status.dropped, 0),
+    nodeCpu: nodes.map((_, i) => (100 * (b.cpu[i] - a.cpu[i])) / dt),
+    redisCpu: (100 * (b.redisCpu - a.redisCpu)) / dt,
+  };
 }
 
-/** The same four load processes: 10 pairs each half. `split`: the second half on node B. */
-async function pairsRun(count) {
+/** `count` nodes; the pairs split evenly across them (a pair's publisher and subscriber on the same node). */
+async function pairsRun(binary, count) {
   const nodes = await startNodes(count);
   try {
-    const [a, b = a] = nodes;
-    return await runPairs(nodes, [
-      { pubPort: a.port, subPort: a.port, topics: topicsOf(0, PAIRS / 2) },
-      { pubPort: b.port, subPort: b.port, topics: topicsOf(PAIRS / 2, PAIRS) },
-    ]);
+    const ports = nodes.map((node) => node.port);
+    return await runPairs(binary, nodes, ports, ports);
   } finally {
     for (const node of nodes) node.stop();
   }
 }
 
-/** Every publisher on node A, every subscriber on node B (the same four load processes). */
-async function crossRun() {
+/** Every publisher on node A, every subscriber on node B. */
+async function crossRun(binary) {
   const nodes = await startNodes(2);
   try {
     const [a, b] = nodes;
-    return await runPairs(nodes, [
-      { pubPort: a.port, subPort: b.port, topics: topicsOf(0, PAIRS / 2) },
-      { pubPort: a.port, subPort: b.port, topics: topicsOf(PAIRS / 2, PAIRS) },
-    ]);
+    // The subscriptions on B known to A before the publishers start.
+    await sleep(500);
+    return await runPairs(binary, nodes, [a.port], [b.port]);
   } finally {
     for (const node of nodes) node.stop();
   }
@@ -174,9 +160,58 @@ async function redisPid(url) {
 }
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
-const cpus = (r) => `dropped by the nodes ${fmt(r.dropped)}   nodes CPU ${r.nodeCpu.map((c) => `${c.toFixed(0)}%`).join(' + ')}, redis ${r.redisCpu.toFixed(0)}%, load generators ${r.loadCpu.toFixed(0)}%`;
+const pct = (c) => `${c.toFixed(0)}%`;
+const line = (label, r) =>
+  `${label.padEnd(22)} ${fmt(r.delivered).padStart(9)} msg/s delivered (published ${fmt(r.published)})   lost ${fmt(r.lost)}, dropped by the nodes ${fmt(r.dropped)}   ` +
+  `CPU: nodes ${r.nodeCpu.map(pct).join(' + ')}, redis ${pct(r.redisCpu)}, load generator ${pct(r.cpu_pct)}` +
+  (r.groups.length > 1 ? `   (per node: ${r.groups.map(fmt).join(' + ')} msg/s)` : '');
+
+/** The parts asked for, with the C load generators compiled by `cc`. */
+async function runParts(cc) {
+  const compile = (name) => {
+    const binary = join(dir, name);
+    execFileSync(cc, ['-O2', '-o', binary, join(here, 'load', `${name}.c`)]);
+    return binary;
+  };
+  if (parts.includes('pairs') || parts.includes('cross')) {
+    const binary = compile('pairs');
+    if (parts.includes('pairs')) {
+      console.log(
+        `\n## pairs: ${PAIRS} publisher/subscriber pairs, QoS 1, 64 B, window ${WINDOW} per pair (${PAIRS * WINDOW} in flight); ` +
+          "a pair's publisher and subscriber on the same node; load: bench/load/pairs.c",
+      );
+      const one = await pairsRun(binary, 1);
+      console.log(line('cluster-pairs 1 node', one));
+      const two = await pairsRun(binary, 2);
+      console.log(line('cluster-pairs 2 nodes', two));
+      console.log(`cluster-pairs ratio 2 nodes / 1 node: ${(two.delivered / one.delivered).toFixed(2)}x (goal ≥ 1.5x)`);
+    }
+    if (parts.includes('cross')) {
+      console.log(`\n## cross-node hop: ${PAIRS} pairs, QoS 1, 64 B, window ${WINDOW} per pair, every publisher on node A, every subscriber on node B`);
+      console.log(line('cluster-cross A→B', await crossRun(binary)));
+    }
+  }
+  if (parts.includes('latency')) {
+    const binary = compile('latency');
+    console.log(`\n## latency: 1 publisher → 1 subscriber, QoS 1, 64 B, ${args.rate} msg/s for ${args['latency-seconds']} s after 2 s warm-up (µs)`);
+    const nodes = await startNodes(2);
+    try {
+      const [a, b] = nodes;
+      for (const [label, subPort] of [
+        ['same node (A→A)', a.port],
+        ['cross-node (A→B)', b.port],
+      ]) {
+        const r = await latencyRun(binary, a.port, subPort);
+        console.log(`cluster-latency ${label.padEnd(17)} p50 ${r.p50.toFixed(0).padStart(6)}   p99 ${r.p99.toFixed(0).padStart(6)}   max ${r.max.toFixed(0).padStart(7)}   (${fmt(r.received)} messages, loss ${(100 * r.loss).toFixed(1)}%)`);
+      }
+    } finally {
+      for (const node of nodes) node.stop();
+    }
+  }
+}
+
 try {
-  console.log(`# cluster, ${SECONDS} s per run after ${WARMUP_MS} ms warm-up; node ${process.version}`);
+  console.log(`# cluster, ${SECONDS} s per run after ${WARMUP_S} s warm-up; node ${process.version}`);
   try {
     redis = await startRedisServer();
   } catch (err) {
@@ -185,41 +220,9 @@ try {
   }
   redis.pid = await redisPid(redis.url);
   console.log(`redis-server on 127.0.0.1:${redis.port} (appendonly yes, appendfsync everysec)`);
-  if (parts.includes('pairs')) {
-    console.log(`\n## pairs: ${PAIRS} publisher/subscriber pairs, QoS 1, 64 B; a pair's publisher and subscriber on the same node`);
-    const one = await pairsRun(1);
-    console.log(`cluster-pairs 1 node   ${fmt(one.rate).padStart(9)} msg/s delivered   loss ${(100 * one.loss).toFixed(1)}%   ${cpus(one)}`);
-    const two = await pairsRun(2);
-    console.log(`cluster-pairs 2 nodes  ${fmt(two.rate).padStart(9)} msg/s delivered   loss ${(100 * two.loss).toFixed(1)}%   ${cpus(two)}`);
-    console.log(`cluster-pairs ratio 2 nodes / 1 node: ${(two.rate / one.rate).toFixed(2)}x (goal ≥ 1.5x)`);
-  }
-  if (parts.includes('cross')) {
-    console.log(`\n## cross-node hop: ${PAIRS} pairs, QoS 1, 64 B, every publisher on node A, every subscriber on node B`);
-    const cross = await crossRun();
-    console.log(`cluster-cross A→B      ${fmt(cross.rate).padStart(9)} msg/s delivered   loss ${(100 * cross.loss).toFixed(1)}%   ${cpus(cross)}`);
-  }
-  if (parts.includes('latency')) {
-    const cc = ['cc', 'gcc'].find((c) => spawnSync(c, ['--version']).status === 0);
-    if (cc === undefined) console.log('\n# cluster latency: skipped (no C compiler: install gcc)');
-    else {
-      const binary = join(dir, 'latency');
-      execFileSync(cc, ['-O2', '-o', binary, join(here, 'load', 'latency.c')]);
-      console.log(`\n## latency: 1 publisher → 1 subscriber, QoS 1, 64 B, ${args.rate} msg/s for ${args['latency-seconds']} s after 2 s warm-up (µs)`);
-      const nodes = await startNodes(2);
-      try {
-        const [a, b] = nodes;
-        for (const [label, subPort] of [
-          ['same node (A→A)', a.port],
-          ['cross-node (A→B)', b.port],
-        ]) {
-          const r = await latencyRun(binary, a.port, subPort);
-          console.log(`cluster-latency ${label.padEnd(17)} p50 ${r.p50.toFixed(0).padStart(6)}   p99 ${r.p99.toFixed(0).padStart(6)}   max ${r.max.toFixed(0).padStart(7)}   (${fmt(r.received)} messages, loss ${(100 * r.loss).toFixed(1)}%)`);
-        }
-      } finally {
-        for (const node of nodes) node.stop();
-      }
-    }
-  }
+  const cc = ['cc', 'gcc'].find((c) => spawnSync(c, ['--version']).status === 0);
+  if (cc === undefined) console.log('cluster pairs, cross-node and latency runs: skipped (no C compiler: install gcc)');
+  else await runParts(cc);
 } finally {
   await redis?.stop();
   rmSync(dir, { recursive: true, force: true });
