@@ -22,11 +22,11 @@
 // key prefix of its own. Without redis-server the section is left out, with a line that says so;
 // without a C compiler, the pairs, cross-node and latency runs are.
 //
-//   node bench/cluster.js [--seconds 5] [--parts pairs,cross,latency] [--window 64]
+//   node bench/cluster.js [--seconds 5] [--parts pairs,cross,latency] [--window 16]
 //                         [--rate 500] [--latency-seconds 5]
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -38,8 +38,10 @@ const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: process.env.BENCH_SECONDS ?? '5' },
     parts: { type: 'string', default: 'pairs,cross,latency' },
-    // Per pair: 20 × 64 in flight saturate one node (its CPU near 100%) on the 2-core machine.
-    window: { type: 'string', default: '64' },
+    // Per pair. 16 saturates one node (its CPU ~100%) and stays under the broker's default
+    // maxInflightMessages (20): above it, messages wait in the subscriber's session queue,
+    // which costs the node ~50% more CPU per message (32: 165k msg/s at 122% vs 16: 215k at 102%).
+    window: { type: 'string', default: '16' },
     rate: { type: 'string', default: '500' },
     'latency-seconds': { type: 'string', default: '5' },
   },
@@ -85,7 +87,7 @@ async function startNodes(count) {
 async function runPairs(binary, nodes, pubPorts, subPorts) {
   const argv = ['127.0.0.1', pubPorts.join(','), PAIRS, WINDOW, SECONDS, WARMUP_S, 1, 64, subPorts.join(',')].map(String);
   const child = spawn(binary, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const sample = () => ({ t: performance.now(), cpu: nodes.map((node) => cpuSeconds(node.pid)), redisCpu: cpuSeconds(redis.pid) });
+  const sample = () => ({ t: performance.now(), cpu: nodes.map((node) => cpuSeconds(node.pid)), redisCpu: cpuSeconds(redis.pid), machine: machineTicks() });
   let a;
   let b;
   let out = '';
@@ -111,7 +113,16 @@ async function runPairs(binary, nodes, pubPorts, subPorts) {
     dropped: statuses.reduce((n, { status }) => n + status.dropped, 0),
     nodeCpu: nodes.map((_, i) => (100 * (b.cpu[i] - a.cpu[i])) / dt),
     redisCpu: (100 * (b.redisCpu - a.redisCpu)) / dt,
+    // The whole machine over the same seconds: % of all its cores idle, and in softirq (loopback TCP).
+    idle: (100 * (b.machine.idle - a.machine.idle)) / (b.machine.total - a.machine.total),
+    softirq: (100 * (b.machine.softirq - a.machine.softirq)) / (b.machine.total - a.machine.total),
   };
+}
+
+/** The machine's CPU ticks from /proc/stat (all cores): total, idle (with iowait), softirq. */
+function machineTicks() {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+  return { total: user + nice + system + idle + iowait + irq + softirq + steal, idle: idle + iowait, softirq };
 }
 
 /** `count` nodes; the pairs split evenly across them (a pair's publisher and subscriber on the same node). */
@@ -159,11 +170,12 @@ async function redisPid(url) {
   }
 }
 
+const cores = availableParallelism();
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const pct = (c) => `${c.toFixed(0)}%`;
 const line = (label, r) =>
   `${label.padEnd(22)} ${fmt(r.delivered).padStart(9)} msg/s delivered (published ${fmt(r.published)})   lost ${fmt(r.lost)}, dropped by the nodes ${fmt(r.dropped)}   ` +
-  `CPU: nodes ${r.nodeCpu.map(pct).join(' + ')}, redis ${pct(r.redisCpu)}, load generator ${pct(r.cpu_pct)}` +
+  `CPU: nodes ${r.nodeCpu.map(pct).join(' + ')}, redis ${pct(r.redisCpu)}, load generator ${pct(r.cpu_pct)}; machine ${cores} cores ${pct(r.idle)} idle, ${pct(r.softirq)} softirq` +
   (r.groups.length > 1 ? `   (per node: ${r.groups.map(fmt).join(' + ')} msg/s)` : '');
 
 /** The parts asked for, with the C load generators compiled by `cc`. */
