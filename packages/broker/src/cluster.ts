@@ -139,6 +139,8 @@ export class Cluster implements ClusterNode {
       for (const group of localGroups) router.deliverToGroup(group, message);
       return;
     }
+    // Every decision first (`found` is scratch space a re-entrant publish would reuse), then
+    // the sends, then the local share groups picked.
     const targets = new Map<string, { direct: boolean; shares: string[] | undefined }>();
     for (const node of found.direct) targets.set(node, { direct: true, shares: undefined });
     const addShare = (node: string, key: string): void => {
@@ -146,21 +148,19 @@ export class Cluster implements ClusterNode {
       if (target === undefined) targets.set(node, { direct: false, shares: [key] });
       else (target.shares ??= []).push(key);
     };
+    let picked: ShareGroup[] | undefined;
     for (const group of localGroups) {
       const others = found.shares.get(group.key);
-      if (others === undefined) {
-        router.deliverToGroup(group, message);
-        continue;
-      }
-      found.shares.delete(group.key);
-      const pick = this.turn(group.key, others.length + 1);
-      if (pick === 0) router.deliverToGroup(group, message);
-      else addShare(others[pick - 1]!, group.key);
+      if (others !== undefined) found.shares.delete(group.key);
+      const pick = others === undefined ? 0 : this.turn(group.key, others.length + 1);
+      if (pick === 0) (picked ??= []).push(group);
+      else addShare(others![pick - 1]!, group.key);
     }
     for (const [key, nodes] of found.shares) addShare(nodes[this.turn(key, nodes.length)]!, key);
     for (const [node, target] of targets) this.bus.send(node, { message, direct: target.direct, shares: target.shares });
     this.broker.metrics.clusterMessagesOut += targets.size;
     if (this.pressured.size !== 0 && message.qos !== 0) this.holdPublisher(targets.keys());
+    if (picked !== undefined) for (const group of picked) router.deliverToGroup(group, message);
   }
 
   /** The client publishing now sent to nodes whose queues are full: its acks wait (as for a local full queue). */

@@ -103,12 +103,19 @@ export class RemoteInterest {
     return this.byNode.get(nodeId) ?? new Set();
   }
 
-  /** Which nodes `topic` goes to; undefined when none. */
+  /**
+   * Which nodes `topic` goes to; undefined when none. The answer is scratch space, valid until
+   * the next call (a publish allocates nothing when no other node matches).
+   */
   match(topic: string): RemoteMatch | undefined {
-    const found: RemoteMatch = { direct: new Set(), shares: new Map() };
+    const found = this.found;
+    if (found.direct.size !== 0) found.direct.clear();
+    if (found.shares.size !== 0) found.shares.clear();
     matchTopic(this.root, topic, collect, found);
     return found.direct.size === 0 && found.shares.size === 0 ? undefined : found;
   }
+
+  private readonly found: RemoteMatch = { direct: new Set(), shares: new Map() };
 }
 
 function parseKey(key: string): { filter: string; share: boolean } {

@@ -11,8 +11,16 @@ export interface TopicLevel<L> {
  * closure, so matching allocates nothing.
  */
 export function matchTopic<L extends TopicLevel<L>, C>(root: L, topic: string, visit: (level: L, context: C) => void, context: C): void {
-  matchLevel(root, topic.split('/'), 0, topic.charCodeAt(0) === 0x24, visit, context);
+  // A cluster node matches each topic twice (its subscribers, the other nodes' interest): one split.
+  if (topic !== lastTopic) {
+    lastTopic = topic;
+    lastParts = topic.split('/');
+  }
+  matchLevel(root, lastParts, 0, topic.charCodeAt(0) === 0x24, visit, context);
 }
+
+let lastTopic = '';
+let lastParts: string[] = [''];
 
 function matchLevel<L extends TopicLevel<L>, C>(level: L, parts: string[], index: number, dollar: boolean, visit: (level: L, context: C) => void, context: C): void {
   if (!dollar) {
