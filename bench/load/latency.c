@@ -11,20 +11,9 @@
 // SUB_PORT (default PORT): the subscribers connect there, e.g. another node of a cluster.
 // Single-threaded: one epoll loop and a 100 µs timerfd tick for the send schedule.
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "mqtt-load.h"
 
 typedef struct {
   int fd;
@@ -35,17 +24,6 @@ typedef struct {
   uint16_t next_id;
   int ready; // CONNACK (and SUBACK) received
 } conn_t;
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void die(const char *what) {
-  perror(what);
-  exit(2);
-}
 
 static void write_all(int fd, const uint8_t *buf, size_t len) {
   while (len > 0) {
@@ -59,54 +37,18 @@ static void write_all(int fd, const uint8_t *buf, size_t len) {
   }
 }
 
-static size_t put_str(uint8_t *p, const char *s) {
-  size_t n = strlen(s);
-  p[0] = (uint8_t)(n >> 8);
-  p[1] = (uint8_t)n;
-  memcpy(p + 2, s, n);
-  return n + 2;
-}
-
 static void send_connect(conn_t *c) {
   char id[64];
   snprintf(id, sizeof id, "lat-%s-%d-%d", c->sub ? "sub" : "pub", c->index, (int)getpid());
-  uint8_t body[128];
-  size_t n = put_str(body, "MQTT");
-  body[n++] = 4;    // 3.1.1
-  body[n++] = 0x02; // clean session
-  body[n++] = 0;
-  body[n++] = 60; // keep alive
-  n += put_str(body + n, id);
   uint8_t pkt[160];
-  pkt[0] = 0x10;
-  pkt[1] = (uint8_t)n;
-  memcpy(pkt + 2, body, n);
-  write_all(c->fd, pkt, n + 2);
+  write_all(c->fd, pkt, mqtt_connect_packet(pkt, id, 60)); // keep alive 60 s
 }
 
 static void send_subscribe(conn_t *c, int qos) {
   char topic[32];
   snprintf(topic, sizeof topic, "lat/%d", c->index);
   uint8_t pkt[64];
-  size_t n = 2;
-  pkt[n++] = 0;
-  pkt[n++] = 1; // packet id 1
-  n += put_str(pkt + n, topic);
-  pkt[n++] = (uint8_t)qos;
-  pkt[0] = 0x82;
-  pkt[1] = (uint8_t)(n - 2);
-  write_all(c->fd, pkt, n);
-}
-
-static int open_conn(const char *host, int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) die("socket");
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-  inet_pton(AF_INET, host, &addr.sin_addr);
-  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) die("connect");
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
+  write_all(c->fd, pkt, mqtt_subscribe_packet(pkt, topic, qos));
 }
 
 static uint64_t *samples;
@@ -127,14 +69,9 @@ static void on_packet(conn_t *c, const uint8_t *p, size_t len, size_t body, int 
   }
   if (type != 3 || !c->sub) return; // PUBACK etc. to publishers: nothing to do
   const uint8_t *b = p + (len - body);
-  size_t tl = ((size_t)b[0] << 8) | b[1];
-  size_t off = 2 + tl;
-  int pqos = (p[0] >> 1) & 3;
-  uint16_t id = 0;
-  if (pqos > 0) {
-    id = (uint16_t)((b[off] << 8) | b[off + 1]);
-    off += 2;
-  }
+  int pqos;
+  uint16_t id;
+  size_t off = mqtt_publish_payload(b, p[0], &pqos, &id);
   uint64_t sent;
   memcpy(&sent, b + off, sizeof sent);
   uint64_t lat = now_ns() - sent;
@@ -148,7 +85,8 @@ static void on_packet(conn_t *c, const uint8_t *p, size_t len, size_t body, int 
     samples[nsamples++] = lat;
   }
   if (pqos == 1) {
-    uint8_t ack[4] = {0x40, 2, (uint8_t)(id >> 8), (uint8_t)id};
+    uint8_t ack[4];
+    mqtt_ack(ack, 0x40, id); // PUBACK
     write_all(c->fd, ack, 4);
   }
   (void)qos;
@@ -168,20 +106,8 @@ static void on_readable(conn_t *c, int qos) {
     c->have += (size_t)n;
     size_t pos = 0;
     for (;;) {
-      if (c->have - pos < 2) break;
-      size_t rem = 0, mult = 1, i = 1;
-      int complete = 0;
-      while (i < 5 && pos + i < c->have) {
-        uint8_t d = c->in[pos + i];
-        rem += (d & 127) * mult;
-        mult *= 128;
-        i++;
-        if (!(d & 128)) {
-          complete = 1;
-          break;
-        }
-      }
-      if (!complete || c->have - pos < i + rem) break;
+      size_t i, rem;
+      if (mqtt_fixed_header(c->in + pos, c->have - pos, &i, &rem) != 1 || c->have - pos < i + rem) break;
       on_packet(c, c->in + pos, i + rem, rem, qos);
       pos += i + rem;
     }
@@ -220,7 +146,7 @@ int main(int argc, char **argv) {
     conn_t *c = &conns[i];
     c->sub = i < pubs;
     c->index = i % pubs;
-    c->fd = open_conn(host, c->sub ? sub_port : port);
+    c->fd = tcp_connect(host, c->sub ? sub_port : port, NULL);
     c->next_id = 1;
     send_connect(c);
     if (c->sub) send_subscribe(c, qos);
@@ -240,9 +166,8 @@ int main(int argc, char **argv) {
       memmove(c->in, c->in + pos, c->have - pos);
       c->have -= pos;
     }
-    if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) < 0) die("fcntl");
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-    epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+    set_nonblocking(c->fd);
+    epoll_add_in(ep, c->fd, c);
   }
 
   // Pre-built PUBLISH per publisher (patched: packet id, timestamp).
@@ -258,13 +183,7 @@ int main(int argc, char **argv) {
     uint8_t *p = calloc(rem + 4, 1);
     size_t n = 0;
     p[n++] = (uint8_t)(0x30 | (qos << 1));
-    size_t r = rem;
-    do {
-      uint8_t d = r % 128;
-      r /= 128;
-      if (r) d |= 128;
-      p[n++] = d;
-    } while (r);
+    n += put_varint(p + n, rem);
     n += put_str(p + n, topic);
     if (qos > 0) n += 2;
     ts_off[i] = n;
@@ -276,8 +195,7 @@ int main(int argc, char **argv) {
   int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
   struct itimerspec its = {.it_interval = {0, 100000}, .it_value = {0, 100000}};
   timerfd_settime(tfd, 0, &its, NULL);
-  struct epoll_event tev = {.events = EPOLLIN, .data.ptr = NULL};
-  epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &tev);
+  epoll_add_in(ep, tfd, NULL);
 
   uint64_t start = now_ns();
   uint64_t warm_end = start + (uint64_t)(warmup * 1e9);

@@ -29,20 +29,9 @@
 // WINDOW is per pair (at most 65535, the packet ids there are). Single-threaded: one epoll loop;
 // replies produced while handling one batch of readable sockets go out in one write per socket.
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "mqtt-load.h"
 
 typedef struct {
   int fd;
@@ -82,21 +71,10 @@ static int counting, stopping;
 static uint64_t delivered_count, acked_count, reordered, unexpected_acks;
 static uint64_t *group_delivered;
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static double cpu_now(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static void die(const char *what) {
-  perror(what);
-  exit(2);
 }
 
 static void fail(const char *what) {
@@ -160,61 +138,24 @@ static void flush_all(void) {
   nflush = 0;
 }
 
-static size_t put_str(uint8_t *p, const char *s) {
-  size_t n = strlen(s);
-  p[0] = (uint8_t)(n >> 8);
-  p[1] = (uint8_t)n;
-  memcpy(p + 2, s, n);
-  return n + 2;
-}
-
-static size_t put_varint(uint8_t *p, size_t r) {
-  size_t n = 0;
-  do {
-    uint8_t d = r % 128;
-    r /= 128;
-    if (r) d |= 128;
-    p[n++] = d;
-  } while (r);
-  return n;
-}
-
 static void send_connect(conn_t *c) {
   char id[64];
   snprintf(id, sizeof id, "pairs-%s-%d-%d", c->sub ? "sub" : "pub", c->pair, (int)getpid());
-  uint8_t body[128];
-  size_t n = put_str(body, "MQTT");
-  body[n++] = 4;    // 3.1.1
-  body[n++] = 0x02; // clean session
-  body[n++] = 0;
-  body[n++] = 0; // keep alive off
-  n += put_str(body + n, id);
-  uint8_t *p = reserve(c, n + 2);
-  p[0] = 0x10;
-  p[1] = (uint8_t)n;
-  memcpy(p + 2, body, n);
+  uint8_t pkt[160];
+  size_t n = mqtt_connect_packet(pkt, id, 0); // keep alive off
+  memcpy(reserve(c, n), pkt, n);
 }
 
 static void send_subscribe(conn_t *c) {
   char topic[32];
   snprintf(topic, sizeof topic, "pairs/%08d", c->pair); // the PUBLISH template's spelling
   uint8_t pkt[64];
-  size_t n = 2;
-  pkt[n++] = 0;
-  pkt[n++] = 1; // packet id 1
-  n += put_str(pkt + n, topic);
-  pkt[n++] = (uint8_t)qos_;
-  pkt[0] = 0x82;
-  pkt[1] = (uint8_t)(n - 2);
+  size_t n = mqtt_subscribe_packet(pkt, topic, qos_);
   memcpy(reserve(c, n), pkt, n);
 }
 
 static void send_ack(conn_t *c, uint8_t type, uint16_t id) {
-  uint8_t *p = reserve(c, 4);
-  p[0] = type;
-  p[1] = 2;
-  p[2] = (uint8_t)(id >> 8);
-  p[3] = (uint8_t)id;
+  mqtt_ack(reserve(c, 4), type, id);
 }
 
 static int id_used(pair_t *p, uint16_t id) { return (p->ids[id >> 3] >> (id & 7)) & 1; }
@@ -293,14 +234,10 @@ static void on_packet(conn_t *c, const uint8_t *pk, size_t len, size_t body) {
     return;
   case 3: { // PUBLISH
     if (!c->sub) return;
-    int pq = (pk[0] >> 1) & 3;
     if (body < 2) fail("short PUBLISH");
-    size_t off = 2 + (((size_t)b[0] << 8) | b[1]);
-    uint16_t id = 0;
-    if (pq > 0) {
-      id = (uint16_t)((b[off] << 8) | b[off + 1]);
-      off += 2;
-    }
+    int pq;
+    uint16_t id;
+    size_t off = mqtt_publish_payload(b, pk[0], &pq, &id);
     if (body < off + 8) fail("short PUBLISH payload");
     on_delivery(p, b + off);
     if (pq == 1) send_ack(c, 0x40, id);
@@ -337,24 +274,10 @@ static void on_readable(conn_t *c) {
     c->have += (size_t)n;
     size_t pos = 0;
     for (;;) {
-      if (c->have - pos < 2) break;
-      size_t rem = 0, mult = 1, i = 1;
-      int complete = 0;
-      while (i < 5 && pos + i < c->have) {
-        uint8_t d = c->in[pos + i];
-        rem += (d & 127) * mult;
-        mult *= 128;
-        i++;
-        if (!(d & 128)) {
-          complete = 1;
-          break;
-        }
-      }
-      if (!complete) {
-        if (i == 5) fail("malformed remaining length");
-        break;
-      }
-      if (c->have - pos < i + rem) break;
+      size_t i, rem;
+      int h = mqtt_fixed_header(c->in + pos, c->have - pos, &i, &rem);
+      if (h < 0) fail("malformed remaining length");
+      if (h == 0 || c->have - pos < i + rem) break;
       on_packet(c, c->in + pos, i + rem, rem);
       pos += i + rem;
     }
@@ -380,20 +303,13 @@ static int parse_ports(const char *s, int **out) {
 }
 
 static void open_conn(conn_t *c, const char *host, int port, size_t in_cap) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) die("socket");
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-  if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) fail("HOST: an IPv4 address");
-  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) die("connect");
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) die("fcntl");
+  int fd = tcp_connect(host, port, "pairs: HOST: an IPv4 address");
+  set_nonblocking(fd);
   c->fd = fd;
   c->in_cap = in_cap;
   c->in = malloc(in_cap);
   if (!c->in) die("malloc");
-  struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-  if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) die("epoll_ctl");
+  if (epoll_add_in(ep, fd, c) < 0) die("epoll_ctl");
 }
 
 /** Handles what is readable/writable for up to timeout_ms, then flushes the replies. */
