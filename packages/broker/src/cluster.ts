@@ -97,6 +97,11 @@ export class Cluster implements ClusterNode {
   private readonly pressured = new Map<string, Set<AckHolder>>();
   /** One key per node in a publisher's held acks (Connection.holdAcks). */
   private readonly holdKeys = new Map<string, object>();
+  /**
+   * The publishers whose acks wait for the messages they sent to other nodes to be handed off
+   * (`ClusterBus.handedOff`): one wait per flush of the bus, one hold per publisher in it.
+   */
+  private handoff: { readonly promise: Promise<void>; readonly key: object; readonly publishers: Set<AckHolder> } | undefined;
   /** The last interest change announced: SUBACK waits for it (the other nodes know before the client does). */
   private interestAnnounced: Promise<void> | undefined;
 
@@ -159,8 +164,36 @@ export class Cluster implements ClusterNode {
     for (const [key, nodes] of found.shares) addShare(nodes[this.turn(key, nodes.length)]!, key);
     for (const [node, target] of targets) this.bus.send(node, { message, direct: target.direct, shares: target.shares });
     this.broker.metrics.clusterMessagesOut += targets.size;
-    if (this.pressured.size !== 0 && message.qos !== 0) this.holdPublisher(targets.keys());
+    if (message.qos !== 0) {
+      this.holdUntilHandedOff();
+      if (this.pressured.size !== 0) this.holdPublisher(targets.keys());
+    }
     if (picked !== undefined) for (const group of picked) router.deliverToGroup(group, message);
+  }
+
+  /**
+   * The client publishing now sent a QoS 1/2 message to other nodes: its PUBACK / PUBREC waits
+   * until the bus holds the message [DESIGN: Durable state] (at most HOLD_LIMIT_MS, as any
+   * hold; not at all while the link is down: the outbox keeps it then, see docs/cluster.md).
+   */
+  private holdUntilHandedOff(): void {
+    const publisher = this.broker.delivery.publisher;
+    if (publisher === undefined || publisher instanceof RemoteSender) return;
+    const promise = this.bus.handedOff();
+    if (promise === undefined) return;
+    let handoff = this.handoff;
+    if (handoff?.promise !== promise) {
+      const publishers = new Set<AckHolder>();
+      const key = { handoff: true };
+      handoff = this.handoff = { promise, key, publishers };
+      promise.then(() => {
+        if (this.handoff?.promise === promise) this.handoff = undefined;
+        for (const holder of publishers) holder.releaseAcks(key);
+      });
+    }
+    if (handoff.publishers.has(publisher)) return;
+    handoff.publishers.add(publisher);
+    publisher.holdAcks(handoff.key);
   }
 
   /** The client publishing now sent to nodes whose queues are full: its acks wait (as for a local full queue). */

@@ -82,6 +82,8 @@ export class RedisClusterBus implements ClusterBus {
   private outbox = new Map<string, { records: Buffer[]; bytes: number }>();
   private outboxBytes = 0;
   private flushScheduled = false;
+  /** What waits for the records queued since the last flush to be in Redis (see `handedOff`). */
+  private handoff: { promise: Promise<void>; resolve: () => void } | undefined;
   private lastRead = '0';
   private requestSeq = 0;
   private readonly requests = new Map<number, () => void>();
@@ -170,6 +172,7 @@ export class RedisClusterBus implements ClusterBus {
   private linkDown(err: unknown): void {
     if (!this.linkUp || this.closed) return;
     this.linkUp = false;
+    this.releaseHandoff();
     this.node?.linkChanged(false, err);
   }
 
@@ -354,6 +357,28 @@ export class RedisClusterBus implements ClusterBus {
     this.queue(nodeId, MESSAGE, body, envelope.message.qos === 0);
   }
 
+  handedOff(): Promise<void> | undefined {
+    if (!this.linkUp || this.closed) return undefined;
+    if (this.handoff === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.handoff = { promise, resolve };
+      // Released by the next flush, even if nothing was queued (a send dropped by a full outbox).
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    }
+    return this.handoff.promise;
+  }
+
+  /** Nothing more to wait for: the link went down (the outbox keeps what was not sent) or closed. */
+  private releaseHandoff(): void {
+    const handoff = this.handoff;
+    this.handoff = undefined;
+    handoff?.resolve();
+  }
+
   flow(nodeId: string, held: boolean): void {
     if (this.live.has(nodeId)) this.queue(nodeId, FLOW, Buffer.from([held ? 1 : 0]), false);
   }
@@ -391,23 +416,35 @@ export class RedisClusterBus implements ClusterBus {
     setImmediate(() => this.flush());
   }
 
-  /** One XADD per target node for everything this turn produced. */
+  /**
+   * One XADD per target node for everything this turn produced; what waited for these records
+   * (`handedOff`) is released once every XADD is answered. A failed one (the link went down
+   * meanwhile) puts its records back in the outbox, and the link-down path releases the wait.
+   */
   private flush(): void {
     this.flushScheduled = false;
     if (!this.linkUp || this.closed) return;
     const outbox = this.outbox;
+    const handoff = this.handoff;
     this.outbox = new Map();
     this.outboxBytes = 0;
+    this.handoff = undefined;
     const cmd = this.cmd!;
+    let pending = outbox.size;
+    const answered = (): void => {
+      if (--pending === 0) handoff?.resolve();
+    };
+    if (pending === 0) handoff?.resolve();
     for (const [node, box] of outbox) {
       const data = box.records.length === 1 ? box.records[0]! : Buffer.concat(box.records, box.bytes);
-      cmd.xadd(this.k.inbox(node), 'MAXLEN', '~', MAXLEN, '*', 'n', this.nodeId, 'b', data).catch(() => {
+      cmd.xadd(this.k.inbox(node), 'MAXLEN', '~', MAXLEN, '*', 'n', this.nodeId, 'b', data).then(answered, () => {
         // Not sent (the link went down meanwhile): back in the outbox, in front.
         const now = this.outbox.get(node);
         const merged = { records: [data, ...(now?.records ?? [])], bytes: data.length + (now?.bytes ?? 0) };
         this.outbox.set(node, merged);
         this.outboxBytes += data.length;
         this.scheduleFlush();
+        answered();
       });
     }
   }
@@ -556,6 +593,7 @@ export class RedisClusterBus implements ClusterBus {
     }
     this.closed = true;
     this.linkUp = false;
+    this.releaseHandoff();
     for (const resolve of this.requests.values()) resolve();
     this.requests.clear();
     this.reader?.disconnect();

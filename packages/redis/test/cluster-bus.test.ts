@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Broker } from '@hato/broker';
 import { startRedisServer, useRedisServer } from '@hato/testkit';
+import { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisClusterBus, RedisPersistence } from '../src/index.js';
@@ -105,6 +106,36 @@ describe('cluster on Redis', () => {
     expect(c!.broker.clusterCore!.remote.keysOf(b!.bus.nodeId).has('only/b')).toBe(true);
     expect(c!.broker.metrics.clusterMessagesIn).toBe(0);
     expect(b!.broker.metrics.clusterMessagesIn).toBe(20);
+  });
+
+  it('a PUBACK or PUBREC for a message bound for another node leaves only once that node\'s inbox in Redis holds it', async () => {
+    const [a, b] = await cluster(2);
+    const sub = await connect(b!, { clientId: 'far-sub' });
+    await sub.subscribeAsync('far/#', { qos: 2 });
+    const got = collect(sub);
+    const pub = await connect(a!, { clientId: 'far-pub' });
+    const admin = new Redis(redis().url);
+    try {
+      // A first message makes B's inbox stream (its key is the bus's own business).
+      await pub.publishAsync('far/0', 'm0', { qos: 1 });
+      await waitFor(() => got.length === 1);
+      const [inbox] = (await admin.keys(`*inbox:${b!.bus.nodeId}`)) as string[];
+      expect(inbox).toBeDefined();
+      for (const qos of [1, 2] as const) {
+        // Redis takes no writes for 300 ms: the XADD that carries the message to B waits, and
+        // so must the ack (reads go on: the check below is answered at once).
+        await admin.call('CLIENT', 'PAUSE', '300', 'WRITE');
+        await pub.publishAsync(`far/${qos}`, `m${qos}`, { qos });
+        const entries = (await admin.xrange(inbox!, '-', '+')).map(([, fields]) => fields.join(' '));
+        expect(entries.some((entry) => entry.includes(`far/${qos}`))).toBe(true);
+        await admin.call('CLIENT', 'UNPAUSE');
+      }
+      await waitFor(() => got.length === 3);
+      expect(got.map((m) => m.text)).toEqual(['m0', 'm1', 'm2']);
+    } finally {
+      await admin.call('CLIENT', 'UNPAUSE').catch(() => {});
+      admin.disconnect();
+    }
   });
 
   it('takeover across nodes: the old connection gets DISCONNECT 0x8E', async () => {

@@ -77,6 +77,13 @@ export interface ClusterBus {
   /** This node's first subscription to `filter` came, or its last went. Resolves once others can know. */
   setInterest(filter: string, present: boolean): void | Promise<void>;
   send(nodeId: string, envelope: ClusterEnvelope): void;
+  /**
+   * Resolves once every message sent so far is held by the link (Redis has it), so that the
+   * acks of their publishers can wait for that [DESIGN: Durable state]: a publishing node
+   * killed after its PUBACK no longer loses a message on its way to another node. Undefined
+   * when the link is down: sends then wait in the outbox and acks do not wait for them.
+   */
+  handedOff(): Promise<void> | undefined;
   /** Tells `nodeId` its messages fill queues here (`held`), or no more (see `ClusterNode.flow`). */
   flow(nodeId: string, held: boolean): void;
   /** To every other node. */
@@ -105,6 +112,9 @@ export class LocalClusterBus implements ClusterBus {
   }
   setInterest(_filter: string, _present: boolean): void {}
   send(_nodeId: string, _envelope: ClusterEnvelope): void {}
+  handedOff(): Promise<void> | undefined {
+    return undefined;
+  }
   flow(_nodeId: string, _held: boolean): void {}
   broadcastRetained(_change: ClusterRetainedChange): void {}
   claim(_clientId: string, _cleanStart: boolean): Promise<void> {
