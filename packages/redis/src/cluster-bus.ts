@@ -419,7 +419,8 @@ export class RedisClusterBus implements ClusterBus {
   /**
    * One XADD per target node for everything this turn produced; what waited for these records
    * (`handedOff`) is released once every XADD is answered. A failed one (the link went down
-   * meanwhile) puts its records back in the outbox, and the link-down path releases the wait.
+   * meanwhile) puts its records back in the outbox and counts as answered: with the link down,
+   * acks do not wait for the outbox (see `handedOff`).
    */
   private flush(): void {
     this.flushScheduled = false;
