@@ -22,7 +22,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { ask, cpuSeconds, startMosquitto } from './lib/procs.js';
+import { ask, cpuSeconds, median, startMosquitto } from './lib/procs.js';
 import { connect as rawConnect, publish as rawPublish, subscribe as rawSubscribe } from './load/raw.js';
 
 const self = new URL(import.meta.url).pathname;
@@ -317,7 +317,6 @@ async function measure(broker, subscriber, client, version, qos, n, window) {
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x) => Math.round(x).toLocaleString('en-US');
 
 async function benchThroughput(args) {

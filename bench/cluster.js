@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../packages/testkit/dist/redis-server.js';
-import { ask, cpuSeconds, sleep } from './lib/procs.js';
+import { ask, cpuSeconds, median, sleep } from './lib/procs.js';
 
 const here = new URL('.', import.meta.url).pathname;
 const { values: args } = parseArgs({
@@ -181,10 +181,6 @@ async function redisPid(url) {
 const cores = availableParallelism();
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const pct = (c) => `${c.toFixed(0)}%`;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const line = (label, r) =>
   `${label.padEnd(22)} ${fmt(r.delivered).padStart(9)} msg/s delivered (published ${fmt(r.published)})   lost ${fmt(r.lost)}, dropped by the nodes ${fmt(r.dropped)}   ` +
   `CPU: nodes ${r.nodeCpu.map(pct).join(' + ')}, redis ${pct(r.redisCpu)}, load generator ${pct(r.cpu_pct)}; machine ${cores} cores ${pct(r.idle)} idle, ${pct(r.softirq)} softirq` +
@@ -204,12 +200,11 @@ async function runParts(cc) {
         `\n## pairs: ${PAIRS} publisher/subscriber pairs, QoS 1, 64 B, window ${WINDOW} per pair (${PAIRS * WINDOW} in flight); ` +
           "a pair's publisher and subscriber on the same node; load: bench/load/pairs.c",
       );
-      // Rounds of 1 node then 2 nodes, interleaved: on this shared machine one node's rate moves by
-      // up to ±20% from one run to the next, so one pair of runs can say 1.1x or 1.8x. The figure
-      // is the ratio of the medians; each round's own ratio is printed too.
-      // The control in each round: 2 standalone brokers (no cluster), the pairs split the same
-      // way. What 2 nodes get against it is what the cluster costs; what it gets against 1 node
-      // is what this machine allows two processes (the load generator shares the 2 cores).
+      // Interleaved rounds of 1 node, 2 nodes and the control, 2 standalone brokers (no cluster,
+      // the pairs split the same way): on this shared machine one run's rate moves by up to ±20%
+      // from the next, so a single pair of runs can say 1.1x or 1.8x. The figure is the ratio of
+      // the medians. 2 nodes against the control is what the cluster costs; the control against
+      // 1 node is what this machine allows two processes (the load generator shares the 2 cores).
       const ones = [];
       const twos = [];
       const controls = [];

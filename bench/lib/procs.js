@@ -1,5 +1,6 @@
-// Shared by the benchmark orchestrators (bench/run.js, bench/client.js): free ports, child
-// process requests over IPC, CPU accounting from /proc, and a throwaway Mosquitto.
+// Shared by the benchmark orchestrators (bench/run.js, bench/client.js, bench/cluster.js): free
+// ports, child process requests over IPC, CPU accounting from /proc, medians, and a throwaway
+// Mosquitto.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -9,6 +10,12 @@ import { join } from 'node:path';
 export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The median of a list of numbers (the mean of the middle two for an even count). */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
 
 /** Sends `msg` (if any) to a forked child and resolves with its first reply that has `key`. */
 export function ask(child, msg, key) {

@@ -164,9 +164,11 @@ export class Cluster implements ClusterNode {
     for (const [key, nodes] of found.shares) addShare(nodes[this.turn(key, nodes.length)]!, key);
     for (const [node, target] of targets) this.bus.send(node, { message, direct: target.direct, shares: target.shares });
     this.broker.metrics.clusterMessagesOut += targets.size;
-    if (message.qos !== 0) {
-      this.holdUntilHandedOff();
-      if (this.pressured.size !== 0) this.holdPublisher(targets.keys());
+    // A client's QoS 1/2 message (not another node's, not a will): its acks may have to wait.
+    const publisher = message.qos === 0 ? undefined : this.broker.delivery.publisher;
+    if (publisher !== undefined && !(publisher instanceof RemoteSender)) {
+      this.holdUntilHandedOff(publisher);
+      if (this.pressured.size !== 0) this.holdPublisher(publisher, targets.keys());
     }
     if (picked !== undefined) for (const group of picked) router.deliverToGroup(group, message);
   }
@@ -176,9 +178,7 @@ export class Cluster implements ClusterNode {
    * until the bus holds the message [DESIGN: Durable state] (at most HOLD_LIMIT_MS, as any
    * hold; not at all while the link is down: the outbox keeps it then, see docs/cluster.md).
    */
-  private holdUntilHandedOff(): void {
-    const publisher = this.broker.delivery.publisher;
-    if (publisher === undefined || publisher instanceof RemoteSender) return;
+  private holdUntilHandedOff(publisher: AckHolder): void {
     const promise = this.bus.handedOff();
     if (promise === undefined) return;
     let handoff = this.handoff;
@@ -197,9 +197,7 @@ export class Cluster implements ClusterNode {
   }
 
   /** The client publishing now sent to nodes whose queues are full: its acks wait (as for a local full queue). */
-  private holdPublisher(nodes: Iterable<string>): void {
-    const publisher = this.broker.delivery.publisher;
-    if (publisher === undefined || publisher instanceof RemoteSender) return;
+  private holdPublisher(publisher: AckHolder, nodes: Iterable<string>): void {
     for (const node of nodes) {
       const holding = this.pressured.get(node);
       if (holding === undefined || holding.has(publisher)) continue;

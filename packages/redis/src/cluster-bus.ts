@@ -364,10 +364,7 @@ export class RedisClusterBus implements ClusterBus {
       const promise = new Promise<void>((r) => (resolve = r));
       this.handoff = { promise, resolve };
       // Released by the next flush, even if nothing was queued (a send dropped by a full outbox).
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.flushSoon();
     }
     return this.handoff.promise;
   }
@@ -411,7 +408,12 @@ export class RedisClusterBus implements ClusterBus {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || !this.linkUp || this.outbox.size === 0) return;
+    if (this.linkUp && this.outbox.size !== 0) this.flushSoon();
+  }
+
+  /** A flush at the end of this turn (once). */
+  private flushSoon(): void {
+    if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => this.flush());
   }
