@@ -101,7 +101,7 @@ export class Cluster implements ClusterNode {
    * The publishers whose acks wait for the messages they sent to other nodes to be handed off
    * (`ClusterBus.handedOff`): one wait per flush of the bus, one hold per publisher in it.
    */
-  private handoff: { readonly promise: Promise<void>; readonly key: object; readonly publishers: Set<AckHolder> } | undefined;
+  private handoff: { readonly promise: Promise<void>; readonly publishers: Set<AckHolder> } | undefined;
   /** The last interest change announced: SUBACK waits for it (the other nodes know before the client does). */
   private interestAnnounced: Promise<void> | undefined;
 
@@ -165,7 +165,8 @@ export class Cluster implements ClusterNode {
     for (const [node, target] of targets) this.bus.send(node, { message, direct: target.direct, shares: target.shares });
     this.broker.metrics.clusterMessagesOut += targets.size;
     // A client's QoS 1/2 message (not another node's, not a will): its acks may have to wait.
-    const publisher = message.qos === 0 ? undefined : this.broker.delivery.publisher;
+    // (Nothing to wait for when every share group picked a member here.)
+    const publisher = message.qos === 0 || targets.size === 0 ? undefined : this.broker.delivery.publisher;
     if (publisher !== undefined && !(publisher instanceof RemoteSender)) {
       this.holdUntilHandedOff(publisher);
       if (this.pressured.size !== 0) this.holdPublisher(publisher, targets.keys());
@@ -181,19 +182,19 @@ export class Cluster implements ClusterNode {
   private holdUntilHandedOff(publisher: AckHolder): void {
     const promise = this.bus.handedOff();
     if (promise === undefined) return;
+    // The flush's promise is the key of the holds it releases.
     let handoff = this.handoff;
     if (handoff?.promise !== promise) {
       const publishers = new Set<AckHolder>();
-      const key = { handoff: true };
-      handoff = this.handoff = { promise, key, publishers };
+      handoff = this.handoff = { promise, publishers };
       promise.then(() => {
         if (this.handoff?.promise === promise) this.handoff = undefined;
-        for (const holder of publishers) holder.releaseAcks(key);
+        for (const holder of publishers) holder.releaseAcks(promise);
       });
     }
     if (handoff.publishers.has(publisher)) return;
     handoff.publishers.add(publisher);
-    publisher.holdAcks(handoff.key);
+    publisher.holdAcks(promise);
   }
 
   /** The client publishing now sent to nodes whose queues are full: its acks wait (as for a local full queue). */
